@@ -1,0 +1,149 @@
+"""`value-pipeline`: the command line.
+
+- `value-pipeline run`: the main job. Registers every community folder under the
+  exports dir, reads and codes each community, then builds the report of every quarter
+  that has data, all as Dagster runs recorded in DAGSTER_HOME (so `dagster dev` shows
+  them). Prints where the PDFs are.
+- `value-pipeline ingest FOLDER --out DIR`: read one community folder into canonical
+  Parquet tables plus summary.json (row accounts, quarantine by reason), no Dagster.
+
+Bad input never prints a traceback: one line on stderr naming the file and the problem,
+exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from value_pipeline.errors import InputError
+
+EXIT_BAD_INPUT = 2
+EXIT_RUN_FAILED = 1
+
+
+def _fail(message: str, status: int = EXIT_BAD_INPUT) -> int:
+    print(f"value-pipeline: {' '.join(message.split())}", file=sys.stderr)
+    return status
+
+
+def _run_failure(result) -> str:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            error = event.step_failure_data.error
+            description = getattr(event.step_failure_data.user_failure_data, "description", None)
+            return f"{event.step_key}: {description or error.message.strip().splitlines()[-1]}"
+    return "the run failed (see the Dagster UI for its logs)"
+
+
+def command_run(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from assets.definitions import build_definitions
+    from assets.partitions import community_partitions, community_quarter_key, quarter_partitions
+    from value_pipeline.periods import Quarter, quarters_with_data
+
+    exports = Path(args.exports).resolve()
+    output = Path(args.output).resolve()
+    if not exports.is_dir():
+        return _fail(f"{exports}: exports folder not found")
+    os.environ.setdefault("DAGSTER_HOME", str(output / "dagster_home"))
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    defs = build_definitions(str(exports), str(output))
+    settings = defs.resources["settings"]
+    communities = [folder.name for folder in settings.community_folders()]
+    if args.community:
+        communities = [c for c in communities if c in args.community]
+    if not communities:
+        return _fail(f"{exports}: no community folder with a community.yaml found")
+
+    started = time.perf_counter()
+    complete = {Quarter.parse(key) for key in quarter_partitions.get_partition_keys()}
+    written, failures = [], []
+    with dg.DagsterInstance.get() as instance:
+        instance.add_dynamic_partitions(community_partitions.name, communities)
+        tables_job = defs.get_job_def("community_tables_job")
+        report_job = defs.get_job_def("quarterly_report_job")
+        for community in communities:
+            print(f"{community}: reading exports and coding posts")
+            result = tables_job.execute_in_process(instance=instance, partition_key=community, raise_on_error=False)
+            if not result.success:
+                failures.append(f"{community}: {_run_failure(result)}")
+                continue
+            posts = defs.load_asset_value("posts", partition_key=community, instance=instance)
+            responses = defs.load_asset_value("survey_responses", partition_key=community, instance=instance)
+            quarters = [q for q in quarters_with_data(posts["created_at"], responses["submitted_at"]) if q in complete]
+            if args.quarter:
+                quarters = [q for q in quarters if q.label in args.quarter]
+            for quarter in quarters:
+                result = report_job.execute_in_process(
+                    instance=instance, partition_key=community_quarter_key(community, quarter), raise_on_error=False
+                )
+                if result.success:
+                    path = settings.report_path(community, quarter.label)
+                    written.append(path)
+                    print(f"  {quarter.label}: {path}")
+                else:
+                    failures.append(f"{community} {quarter.label}: {_run_failure(result)}")
+    elapsed = time.perf_counter() - started
+    print(f"\n{len(written)} reports written under {output / 'reports'} in {elapsed:.1f} s")
+    print(f"Dagster runs recorded in DAGSTER_HOME={os.environ['DAGSTER_HOME']}")
+    for failure in failures:
+        print(f"value-pipeline: {failure}", file=sys.stderr)
+    return EXIT_RUN_FAILED if failures else 0
+
+
+def command_ingest(args: argparse.Namespace) -> int:
+    from value_pipeline.ingest import read_community
+    from value_pipeline.quality.structural import accounts_frame
+
+    out = Path(args.out)
+    data = read_community(args.folder)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = {
+        "posts": data.posts, "members": data.members, "survey_responses": data.survey_responses,
+        "survey_items": data.survey_items, "quarantine": data.quarantine, "row_accounts": accounts_frame(data.accounts),
+    }
+    for name, frame in tables.items():
+        partial = out / f".{name}.parquet.part"
+        frame.write_parquet(partial)
+        partial.replace(out / f"{name}.parquet")
+    summary = {**data.summary(), "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    rows = summary["rows"]
+    print(f"{data.slug}: {rows['posts']} posts, {rows['members']} members, {rows['survey_responses']} survey answers, "
+          f"{rows['quarantine']} rows quarantined; balanced: {summary['balanced']}; written to {out}")
+    return 0 if summary["balanced"] else EXIT_RUN_FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    from assets.resources import default_exports_dir, default_output_dir
+
+    parser = argparse.ArgumentParser(prog="value-pipeline", description="Value-creation evaluation of teacher communities.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the main job: every community's reports for every quarter with data")
+    run.add_argument("--exports", default=default_exports_dir(), help="folder of community folders (default: sample_exports)")
+    run.add_argument("--output", default=default_output_dir(), help="where reports and tables go (default: output)")
+    run.add_argument("--community", action="append", help="only this community (repeatable)")
+    run.add_argument("--quarter", action="append", help="only this quarter, e.g. 2026-Q1 (repeatable)")
+    run.set_defaults(handler=command_run)
+    ingest = commands.add_parser("ingest", help="read one community folder into canonical Parquet tables and summary.json")
+    ingest.add_argument("folder")
+    ingest.add_argument("--out", required=True)
+    ingest.set_defaults(handler=command_ingest)
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except InputError as error:
+        return _fail(str(error))
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""The Dagster code location (loaded by workspace.yaml)."""
+
+from __future__ import annotations
+
+import dagster as dg
+from upath import UPath
+
+from assets.automation import community_exports_sensor, community_tables_job, quarterly_report_job, quarterly_reports
+from assets.ingest import canonical_tables, coded_posts
+from assets.io import PolarsParquetIOManager
+from assets.period import ledger, member_tiers, report
+from assets.resources import PipelineSettings, default_exports_dir, default_output_dir
+
+
+def build_definitions(exports_dir: str | None = None, output_dir: str | None = None) -> dg.Definitions:
+    """Definitions reading `exports_dir` and writing under `output_dir` (tests point these elsewhere)."""
+    exports_dir = exports_dir or default_exports_dir()
+    output_dir = output_dir or default_output_dir()
+    return dg.Definitions(
+        assets=[canonical_tables, coded_posts, member_tiers, ledger, report],
+        jobs=[community_tables_job, quarterly_report_job],
+        schedules=[quarterly_reports],
+        sensors=[community_exports_sensor],
+        resources={
+            "settings": PipelineSettings(exports_dir=exports_dir, output_dir=output_dir),
+            "io_manager": PolarsParquetIOManager(base_path=UPath(output_dir) / "storage"),
+        },
+    )
+
+
+defs = build_definitions()

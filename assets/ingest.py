@@ -1,0 +1,133 @@
+"""Ingest: a community folder's exports -> canonical tables, with blocking structural checks."""
+
+
+import dagster as dg
+import polars as pl
+
+from assets.metadata import markdown_table, one_line
+from assets.partitions import community_partitions
+from assets.resources import PipelineSettings
+from value_pipeline.coding.codebook import load_codebook
+from value_pipeline.coding.rules import code_posts
+from value_pipeline.errors import InputError
+from value_pipeline.ingest import read_community
+from value_pipeline.quality.structural import (
+    CheckOutcome,
+    accounts_frame,
+    check_accounts,
+    check_members,
+    check_posts,
+    check_survey_responses,
+)
+
+CANONICAL = ["posts", "members", "survey_responses", "survey_items", "quarantine", "row_accounts"]
+
+
+def _check_result(asset: str, outcome: CheckOutcome) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        asset_key=asset,
+        check_name=outcome.name,
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=outcome.description,
+        metadata={"failing_ids": outcome.failing_ids, "problems": outcome.counts},
+    )
+
+
+@dg.multi_asset(
+    partitions_def=community_partitions,
+    group_name="ingest",
+    outs={
+        "posts": dg.AssetOut(description="Forum posts and replies, one row each, authors pseudonymized (canonical posts table)."),
+        "members": dg.AssetOut(description="Members with join dates, roles and reading activity where the platform records it."),
+        "survey_responses": dg.AssetOut(description="Survey answers in long form, respondents linked to members where possible."),
+        "survey_items": dg.AssetOut(description="The survey instrument's items: construct, cycle, capital, scale, evidence type."),
+        "quarantine": dg.AssetOut(description="Every row set aside by a reader, with its file, row and reason."),
+        "row_accounts": dg.AssetOut(description="Rows read, accepted and quarantined per table: the balance sheet of ingest."),
+    },
+    check_specs=[
+        dg.AssetCheckSpec("posts_contract", asset="posts", blocking=True,
+                          description="Posts follow the canonical schema: unique ids, authors, times and parents present."),
+        dg.AssetCheckSpec("members_contract", asset="members", blocking=True,
+                          description="One row per member key."),
+        dg.AssetCheckSpec("survey_responses_contract", asset="survey_responses", blocking=True,
+                          description="One answer per respondent, wave and item; answers inside their scale."),
+        dg.AssetCheckSpec("row_accounting", asset="row_accounts", blocking=True,
+                          description="Every row read is accepted or quarantined: read = accepted + quarantined."),
+    ],
+)
+def canonical_tables(context: dg.AssetExecutionContext, settings: PipelineSettings):
+    """Read every export in the community's folder (format detected from content) into the
+    canonical tables of DESIGN.md. Bad input fails the run with one line naming the file."""
+    community = context.partition_key
+    try:
+        data = read_community(settings.community_folder(community))
+    except InputError as error:
+        raise dg.Failure(description=one_line(error), metadata={"file": error.path or "", "problem": error.problem}) from None
+    summary = data.summary()
+    reasons = pl.DataFrame(summary["quarantine_by_reason"], schema={"table": pl.String, "reason": pl.String, "rows": pl.Int64})
+    accounts = accounts_frame(data.accounts)
+    common = {"platforms": ", ".join(data.platforms)}
+    yield dg.Output(
+        data.posts, output_name="posts",
+        metadata={
+            **common,
+            "dagster/row_count": data.posts.height,
+            "threads": data.posts.get_column("thread_id").n_unique(),
+            "authors": data.posts.get_column("author_key").n_unique(),
+            "first_post": str(data.posts.get_column("created_at").min()),
+            "last_post": str(data.posts.get_column("created_at").max()),
+            "posts_by_channel": dg.MetadataValue.md(markdown_table(data.posts.group_by("channel").len().sort("len", descending=True))),
+            "notes": "; ".join(data.notes) or "none",
+        },
+    )
+    yield dg.Output(
+        data.members, output_name="members",
+        metadata={
+            "dagster/row_count": data.members.height,
+            "staff": data.members.filter(pl.col("is_staff")).height,
+            "with_reading_data": data.members.filter(pl.col("posts_read").is_not_null()).height,
+        },
+    )
+    responses = data.survey_responses
+    yield dg.Output(
+        responses, output_name="survey_responses",
+        metadata={
+            "dagster/row_count": responses.height,
+            "respondents": responses.get_column("respondent_key").n_unique(),
+            "linked_to_members": responses.get_column("member_key").drop_nulls().n_unique(),
+            "waves": ", ".join(sorted(responses.get_column("wave").unique().to_list())),
+            "unmatched_questions": dg.MetadataValue.md("\n".join(f"- {q}" for q in data.unmatched_questions) or "none"),
+        },
+    )
+    yield dg.Output(data.survey_items, output_name="survey_items", metadata={"dagster/row_count": data.survey_items.height})
+    yield dg.Output(
+        data.quarantine, output_name="quarantine",
+        metadata={"dagster/row_count": data.quarantine.height, "by_reason": dg.MetadataValue.md(markdown_table(reasons))},
+    )
+    yield dg.Output(
+        accounts, output_name="row_accounts",
+        metadata={"accounts": dg.MetadataValue.md(markdown_table(accounts)), "balanced": bool(summary["balanced"])},
+    )
+    yield _check_result("posts", check_posts(data.posts))
+    yield _check_result("members", check_members(data.members))
+    yield _check_result("survey_responses", check_survey_responses(data.survey_responses, data.survey_items))
+    yield _check_result("row_accounts", check_accounts(data.accounts))
+
+
+@dg.asset(partitions_def=community_partitions, group_name="coding")
+def coded_posts(context: dg.AssetExecutionContext, posts: pl.DataFrame) -> dg.Output[pl.DataFrame]:
+    """One primary interaction code per post (CODEBOOK.md's nine codes), with a confidence
+    and the coder that assigned it."""
+    codebook = load_codebook()
+    coded = code_posts(posts, codebook)
+    counts = coded.group_by("code").len().sort("len", descending=True)
+    return dg.Output(
+        coded,
+        metadata={
+            "dagster/row_count": coded.height,
+            "coder": coded.get_column("coder").first() if coded.height else f"rules:v{codebook.version}",
+            "codes": dg.MetadataValue.md(markdown_table(counts)),
+            "mean_confidence": round(float(coded.get_column("confidence").mean() or 0), 3),
+        },
+    )

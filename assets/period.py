@@ -1,0 +1,160 @@
+"""Period assets, one partition per community x quarter: tiers, the ledger, the report."""
+
+
+import dagster as dg
+import polars as pl
+
+from assets.metadata import markdown_table, one_line
+from assets.partitions import by_community, community_quarter_partitions, split_key
+from assets.resources import PipelineSettings
+from value_pipeline.coding.codebook import load_codebook
+from value_pipeline.config import load_community_config
+from value_pipeline.errors import InputError
+from value_pipeline.instrument import load_instrument
+from value_pipeline.ledger import build_ledger
+from value_pipeline.participation import member_tiers as compute_member_tiers
+from value_pipeline.privacy import disclosure_violations, scrub_identities
+from value_pipeline.report.render import ReportInputs, render_html, write_pdf
+
+ALL_TIME = dg.AssetIn(partition_mapping=by_community)
+
+
+def _config(settings: PipelineSettings, community: str):
+    try:
+        return load_community_config(settings.community_folder(community))
+    except InputError as error:
+        raise dg.Failure(description=one_line(error)) from None
+
+
+@dg.asset(
+    partitions_def=community_quarter_partitions,
+    group_name="participation",
+    ins={"posts": ALL_TIME, "members": ALL_TIME},
+)
+def member_tiers(context: dg.AssetExecutionContext, posts: pl.DataFrame, members: pl.DataFrame) -> dg.Output[pl.DataFrame]:
+    """Each member's participation tier in the quarter (core, active, occasional,
+    peripheral, inactive; staff apart), by the onion model's cumulative-share rule."""
+    community, quarter = split_key(context)
+    tiers = compute_member_tiers(posts, members, quarter)
+    counts = tiers.group_by("tier").agg(members=pl.len(), posts=pl.col("n_posts").sum()).sort("posts", descending=True)
+    return dg.Output(tiers, metadata={"dagster/row_count": tiers.height, "tiers": dg.MetadataValue.md(markdown_table(counts))})
+
+
+@dg.asset(
+    partitions_def=community_quarter_partitions,
+    group_name="ledger",
+    ins={
+        "posts": ALL_TIME, "coded_posts": ALL_TIME, "members": ALL_TIME,
+        "survey_responses": ALL_TIME, "survey_items": ALL_TIME,
+    },
+    check_specs=[
+        dg.AssetCheckSpec(
+            "disclosure_control", asset="ledger", blocking=True,
+            description="No visible count of fewer members than the threshold, no survey mean or share from too few respondents.",
+        )
+    ],
+)
+def ledger(
+    context: dg.AssetExecutionContext,
+    settings: PipelineSettings,
+    posts: pl.DataFrame,
+    coded_posts: pl.DataFrame,
+    members: pl.DataFrame,
+    survey_responses: pl.DataFrame,
+    survey_items: pl.DataFrame,
+    member_tiers: pl.DataFrame,
+):
+    """The value-creation ledger: one row per indicator, with cycle, capital, evidence type,
+    base n and suppression flag. Cycles without data get a 'no evidence collected' row."""
+    community, quarter = split_key(context)
+    config = _config(settings, community)
+    instrument = load_instrument(config.survey.instrument)
+    labels = {item.id: item.label or item.text for item in instrument.items}
+    table = build_ledger(
+        community, quarter, posts, coded_posts, members, survey_responses, survey_items,
+        load_codebook(), config.suppression, labels, tiers=member_tiers,
+    )
+    preview = table.select("cycle", "indicator", "value", "n", "evidence_type", "suppressed")
+    yield dg.Output(
+        table,
+        metadata={
+            "dagster/row_count": table.height,
+            "suppressed": table.filter(pl.col("suppressed")).height,
+            "cycles_evidenced": sorted({c for c, v in table.select("cycle", "value").iter_rows() if v is not None}),
+            "preview": dg.MetadataValue.md(markdown_table(preview, max_rows=80)),
+        },
+    )
+    violations = disclosure_violations(table, config.suppression)
+    yield dg.AssetCheckResult(
+        check_name="disclosure_control",
+        passed=violations.height == 0,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="no cell discloses a small group" if violations.height == 0 else f"{violations.height} cells would disclose small groups",
+        metadata={"violations": dg.MetadataValue.md(markdown_table(violations)), "thresholds": config.suppression.model_dump()},
+    )
+
+
+@dg.asset(
+    partitions_def=community_quarter_partitions,
+    group_name="report",
+    ins={"quarantine": ALL_TIME, "row_accounts": ALL_TIME, "coded_posts": ALL_TIME},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "no_identifiers_in_report", asset="report",
+            description="The report's text holds no email address, @handle or phone number.",
+        )
+    ],
+)
+def report(
+    context: dg.AssetExecutionContext,
+    settings: PipelineSettings,
+    ledger: pl.DataFrame,
+    quarantine: pl.DataFrame,
+    row_accounts: pl.DataFrame,
+    coded_posts: pl.DataFrame,
+):
+    """The quarterly evaluation report as a PDF (tagged PDF/UA, ledger attached as CSV),
+    written atomically; its path and page count are in the metadata."""
+    community, quarter = split_key(context)
+    config = _config(settings, community)
+    codebook = load_codebook()
+    reasons = (
+        quarantine.group_by("table", "reason").agg(rows=pl.len()).sort("rows", descending=True).to_dicts()
+        if quarantine.height else []
+    )
+    inputs = ReportInputs(
+        community=community,
+        name=config.name,
+        funder=config.funder,
+        formal=config.formal,
+        platforms=sorted({p for p in [config.platform] if p}) or ["the community platform"],
+        quarter=quarter,
+        ledger=ledger,
+        codebook=[{"id": c.id, "name": c.name, "description": c.description} for c in codebook.codes],
+        coder=coded_posts.get_column("coder").first() if coded_posts.height else f"rules:v{codebook.version}",
+        instrument_title=load_instrument(config.survey.instrument).title,
+        suppression=config.suppression.model_dump(),
+        accounts=row_accounts.to_dicts(),
+        quarantine_by_reason=reasons,
+        checks=[{"name": "disclosure_control", "passed": True, "detail": "checked before rendering (blocking)"}],
+    )
+    html = render_html(inputs)
+    target = settings.report_path(community, quarter.label)
+    result = write_pdf(inputs, target)
+    leaked = html != scrub_identities(html)
+    context.log.info(f"wrote {target} ({result['pages']} pages)")
+    yield dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(target)),
+            "pages": result["pages"],
+            "size_kb": round(result["bytes"] / 1024, 1),
+            "refused_urls": len(result["refused_urls"]),
+            "quarter": quarter.label,
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name="no_identifiers_in_report",
+        passed=not leaked,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="no identifiers found" if not leaked else "the report text contains an email, handle or phone number",
+    )

@@ -1,0 +1,1 @@
+"""Interaction coding: the codebook as data and the coders that apply it."""

@@ -1,0 +1,93 @@
+"""community.yaml: what an evaluator says about a community folder.
+
+Validated with pydantic so a typo in the file is a clear one-line error, not a
+KeyError three stages later.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from value_pipeline.errors import InputError, describe_validation_error
+
+FORUM_PLATFORMS = ("discourse", "slack", "moodle")
+SURVEY_PLATFORMS = ("qualtrics", "google_forms")
+
+
+class Suppression(BaseModel):
+    """Disclosure thresholds (FRAMEWORK.md defaults; a funder may ask for stricter ones)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_count: int = Field(10, ge=1, description="smallest member count shown")
+    min_respondents_mean: int = Field(5, ge=1, description="smallest n for a survey mean")
+    min_respondents_distribution: int = Field(10, ge=1, description="smallest n for a distribution")
+    percent_coding_below: int = Field(50, ge=1, description="top/bottom-code percentages under this n")
+
+
+class SurveyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    platform: str | None = Field(None, description="override format detection")
+    instrument: str = "default"
+    link_by: str = Field("email", description="email | username: how respondents link to members")
+    link_column: str | None = Field(None, description="column holding the identifier; detected when absent")
+    waves: dict[str, str] = Field(default_factory=dict, description="file name -> wave; default: the file's stem")
+
+    @field_validator("platform")
+    @classmethod
+    def _known_platform(cls, value: str | None) -> str | None:
+        if value is not None and value not in SURVEY_PLATFORMS:
+            raise ValueError(f"unknown survey platform {value!r} (known: {', '.join(SURVEY_PLATFORMS)})")
+        return value
+
+
+class CommunityConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    platform: str | None = Field(None, description="override forum format detection")
+    formal: bool = True
+    funder: str = "unspecified"
+    timezone: str = "UTC"
+    staff: list[str] = Field(default_factory=list, description="usernames or emails of staff/facilitators")
+    survey: SurveyConfig = Field(default_factory=SurveyConfig)
+    suppression: Suppression = Field(default_factory=Suppression)
+    consent_source: str = Field("survey", description="where consent to quote is recorded")
+
+    @field_validator("platform")
+    @classmethod
+    def _known_forum(cls, value: str | None) -> str | None:
+        if value is not None and value not in FORUM_PLATFORMS:
+            raise ValueError(f"unknown forum platform {value!r} (known: {', '.join(FORUM_PLATFORMS)})")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown timezone {value!r}") from error
+        return value
+
+
+def load_community_config(folder: str | Path) -> CommunityConfig:
+    """Read and validate `<folder>/community.yaml`."""
+    path = Path(folder) / "community.yaml"
+    if not path.is_file():
+        raise InputError(path, "community.yaml is missing: every community folder needs one (see README)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise InputError(path, f"not valid YAML: {error}") from error
+    if not isinstance(data, dict):
+        raise InputError(path, "expected a mapping of settings (name, platform, timezone, ...)")
+    try:
+        return CommunityConfig.model_validate(data)
+    except ValidationError as error:
+        raise InputError(path, describe_validation_error(error)) from error

@@ -1,0 +1,184 @@
+"""What every reader shares: its result type, row accounting and quarantine.
+
+A reader turns one export into canonical frames. Every row it reads ends in exactly one
+place: accepted into a canonical table, or quarantined with a reason. `Account` keeps
+the balance (read = accepted + quarantined) for each unit a reader counts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from value_pipeline import schema
+from value_pipeline.errors import InputError
+from value_pipeline.privacy import scrub_expr
+
+MAX_RAW_CHARS = 300  # quarantined rows keep a scrubbed excerpt, enough to find the row
+
+
+@dataclass(frozen=True)
+class Account:
+    """Row accounting for one unit (e.g. forum posts, survey rows, survey answers)."""
+
+    table: str
+    unit: str
+    read: int
+    accepted: int
+    quarantined: int
+
+    @property
+    def balanced(self) -> bool:
+        return self.read == self.accepted + self.quarantined
+
+    def as_dict(self) -> dict:
+        return {
+            "table": self.table,
+            "unit": self.unit,
+            "read": self.read,
+            "accepted": self.accepted,
+            "quarantined": self.quarantined,
+            "balanced": self.balanced,
+        }
+
+
+@dataclass
+class ForumRead:
+    """A forum reader's output: canonical posts and members, plus what it rejected."""
+
+    platform: str
+    posts: pl.DataFrame
+    members: pl.DataFrame
+    quarantine: pl.DataFrame
+    accounts: list[Account] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SurveyRead:
+    """A survey reader's output: long survey responses, plus what it rejected."""
+
+    platform: str
+    responses: pl.DataFrame
+    quarantine: pl.DataFrame
+    accounts: list[Account] = field(default_factory=list)
+    unmatched_columns: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def quarantine_frame(
+    community: str, table: str, rows: pl.DataFrame, raw_columns: list[str]
+) -> pl.DataFrame:
+    """Quarantine rows: `rows` has source_file, source_row, reason and the raw columns to keep.
+
+    The raw excerpt is JSON of the named columns, scrubbed of emails, handles and phone
+    numbers, so the quarantine never becomes a side door for identities.
+    """
+    if rows.height == 0:
+        return schema.empty(schema.QUARANTINE)
+    present = [name for name in raw_columns if name in rows.columns]
+    raw = rows.select(
+        scrub_expr(pl.struct([pl.col(name).cast(pl.String) for name in present]).struct.json_encode())
+        .str.slice(0, MAX_RAW_CHARS)
+        .alias("raw")
+    )
+    frame = pl.concat(
+        [rows.select("source_file", "source_row", "reason"), raw], how="horizontal"
+    ).with_columns(community=pl.lit(community), table=pl.lit(table))
+    return schema.conform(frame, schema.QUARANTINE)
+
+
+def split_by_reason(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split a frame with a nullable `reason` column into (accepted, rejected)."""
+    return frame.filter(pl.col("reason").is_null()), frame.filter(pl.col("reason").is_not_null())
+
+
+def read_json(path: Path, max_bytes: int = 512 * 1024 * 1024):
+    """Parse a JSON file, turning every failure into a one-line InputError."""
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise InputError(path, f"cannot read: {error.strerror}") from error
+    if size == 0:
+        raise InputError(path, "the file is empty")
+    if size > max_bytes:
+        raise InputError(path, f"the file is {size // 2**20} MB, over the {max_bytes // 2**20} MB limit")
+    data = path.read_bytes()
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(path, "binary data, not a JSON export")
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        raise InputError(path, f"not UTF-8 text (byte {error.start}): expected a JSON export") from error
+    except json.JSONDecodeError as error:
+        raise InputError(path, f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from error
+    except RecursionError as error:
+        raise InputError(path, "JSON nested too deeply to be an export") from error
+
+
+def read_text(path: Path) -> str:
+    """Read a text export (CSV/TSV), accepting UTF-8 (with or without BOM) and UTF-16."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError(path, f"cannot read: {error.strerror}") from error
+    if not data.strip():
+        raise InputError(path, "the file is empty")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    if b"\x00" in data[:4096]:
+        raise InputError(path, "binary data, not a text export")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Spreadsheet tools still save Windows-1252; it decodes every byte but five.
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError as error:
+            raise InputError(path, f"unknown text encoding (byte {error.start})") from error
+
+
+def require_columns(path: Path, columns: list[str], required: list[str], what: str) -> None:
+    missing = [name for name in required if name not in columns]
+    if missing:
+        raise InputError(path, f"not a {what}: missing column(s) {', '.join(missing)}")
+
+
+def members_from_posts(posts: pl.DataFrame, community: str) -> pl.DataFrame:
+    """Members known only from their posts (no member list): joined at their first post."""
+    return schema.conform(
+        posts.group_by("author_key")
+        .agg(joined_at=pl.col("created_at").min(), is_staff=pl.col("is_staff").any())
+        .with_columns(
+            community=pl.lit(community),
+            role=pl.when(pl.col("is_staff")).then(pl.lit("staff")).otherwise(pl.lit("member")),
+        ),
+        schema.MEMBERS,
+    )
+
+
+def merge_members(listed: pl.DataFrame, posts: pl.DataFrame, community: str) -> pl.DataFrame:
+    """The member list, plus authors who posted but are missing from it."""
+    return pl.concat([schema.conform(listed, schema.MEMBERS), members_from_posts(posts, community)]).unique(
+        "author_key", keep="first", maintain_order=True
+    )
+
+
+def local_datetime(column: str, formats: list[str], timezone: str) -> pl.Expr:
+    """Parse a column of local wall-clock times in any of `formats` into UTC.
+
+    Epoch seconds (all digits) are accepted too. Unparseable values become null (the
+    reader quarantines them). Ambiguous times at a DST change take the earlier instant.
+    """
+    text = pl.col(column).cast(pl.String).str.strip_chars()
+    epoch = pl.from_epoch(
+        pl.when(text.str.contains(r"^\d{9,11}$")).then(text.cast(pl.Int64, strict=False)), time_unit="s"
+    ).dt.replace_time_zone("UTC")
+    local = pl.coalesce(*[text.str.to_datetime(fmt, strict=False, time_unit="us") for fmt in formats])
+    wall = local.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
+    return pl.coalesce(epoch.dt.cast_time_unit("us"), wall)

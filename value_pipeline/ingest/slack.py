@@ -1,0 +1,301 @@
+"""Slack workspace export (zip or folder) -> canonical posts and members.
+
+Layout: `channels.json`, `users.json`, and a folder per channel holding one JSON file
+per day (`YYYY-MM-DD.json`, a list of messages). A message is identified by its
+channel and `ts`; thread replies carry the parent's `thread_ts` and are filed under the
+day they were written, not the parent's day. System messages (joins, leaves, topic
+changes, bot and integration messages) are not member posts: they are quarantined as
+excluded, so the row count still balances.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import polars as pl
+
+from value_pipeline import schema
+from value_pipeline.errors import InputError
+from value_pipeline.identity import Pseudonymizer
+from value_pipeline.ingest.common import (
+    Account,
+    ForumRead,
+    merge_members,
+    quarantine_frame,
+    read_json,
+    split_by_reason,
+)
+from value_pipeline.text import count_urls, slack_to_text
+
+PLATFORM = "slack"
+# Subtypes that are a member's own words; everything else is a system or bot event.
+MEMBER_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
+MAX_ZIP_MEMBER_BYTES = 256 * 2**20
+MAX_ZIP_TOTAL_BYTES = 4 * 2**30
+
+
+def looks_like(path: Path) -> bool:
+    """A folder or zip holding channels.json (or users.json) and per-day channel files."""
+    if path.is_dir():
+        return (path / "channels.json").is_file() or (path / "users.json").is_file()
+    if path.suffix.lower() == ".zip" and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            names = {PurePosixPath(name).name for name in archive.namelist()}
+        return "channels.json" in names or "users.json" in names
+    return False
+
+
+def _export_files(path: Path) -> dict[str, bytes | Path]:
+    """Relative path (posix) -> content or file path, from a folder or a zip."""
+    if path.is_dir():
+        return {file.relative_to(path).as_posix(): file for file in sorted(path.rglob("*.json"))}
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as error:
+        raise InputError(path, f"not a readable zip: {error}") from error
+    files: dict[str, bytes | Path] = {}
+    total = 0
+    with archive:
+        for info in archive.infolist():
+            name = PurePosixPath(info.filename)
+            if info.is_dir() or name.suffix != ".json":
+                continue
+            if name.is_absolute() or ".." in name.parts:
+                raise InputError(path, f"unsafe path in zip: {info.filename}")
+            total += info.file_size
+            if info.file_size > MAX_ZIP_MEMBER_BYTES or total > MAX_ZIP_TOTAL_BYTES:
+                raise InputError(path, "zip expands to more than the size limit (a zip bomb?)")
+            # Strip a single top-level folder some exports wrap everything in.
+            files[name.as_posix()] = archive.read(info)
+    roots = {PurePosixPath(name).parts[0] for name in files if len(PurePosixPath(name).parts) > 1}
+    if "channels.json" not in files and len(roots) == 1:
+        root = roots.pop()
+        files = {str(PurePosixPath(name).relative_to(root)): data for name, data in files.items()}
+    return files
+
+
+def _load(name: str, content: bytes | Path, export: Path):
+    if isinstance(content, Path):
+        return read_json(content)
+    try:
+        return json.loads(content.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"{export}!{name}", f"not valid JSON: {error}") from error
+
+
+def read(
+    export: Path,
+    member_files: list[Path],
+    community: str,
+    pseudonymizer: Pseudonymizer,
+    staff: set[str] = frozenset(),
+) -> ForumRead:
+    """Read a Slack export (a folder or a zip) into canonical posts and members."""
+    files = _export_files(export)
+    if "channels.json" not in files:
+        raise InputError(export, "not a Slack export: channels.json is missing")
+    channels = _load("channels.json", files["channels.json"], export)
+    users = _load("users.json", files["users.json"], export) if "users.json" in files else []
+    if not isinstance(channels, list) or not isinstance(users, list):
+        raise InputError(export, "not a Slack export: channels.json and users.json must be lists")
+    channel_ids = {c.get("name"): c.get("id") or c.get("name") for c in channels if isinstance(c, dict)}
+
+    records = []
+    for name, content in files.items():
+        parts = PurePosixPath(name).parts
+        if len(parts) != 2 or parts[0] not in channel_ids:
+            continue
+        day = _load(name, content, export)
+        if not isinstance(day, list):
+            raise InputError(f"{export}!{name}", "a channel day file must be a list of messages")
+        source = f"{export}!{name}" if not export.is_dir() else str(export / name)
+        for row, message in enumerate(day):
+            if isinstance(message, dict):
+                records.append(_message_record(message, parts[0], channel_ids[parts[0]], source, row))
+            else:
+                records.append({"_channel": parts[0], "_file": source, "_row": row, "_malformed": True})
+
+    identities = _identities(users, pseudonymizer, staff)
+    posts, post_quarantine, post_account = _posts(records, identities, community)
+    members, member_quarantine, member_account = _members(users, identities, posts, records, community, export)
+    return ForumRead(
+        platform=PLATFORM,
+        posts=posts,
+        members=members,
+        quarantine=pl.concat([post_quarantine, member_quarantine]),
+        accounts=[post_account, member_account],
+        files=[str(export)],
+    )
+
+
+def _message_record(message: dict, channel: str, channel_id: str, source: str, row: int) -> dict:
+    files = message.get("files") or ([message["file"]] if isinstance(message.get("file"), dict) else [])
+    text = message.get("text") if isinstance(message.get("text"), str) else ""
+    attachments = message.get("attachments") or []
+    return {
+        "ts": str(message["ts"]) if message.get("ts") is not None else None,
+        # Old exports type thread_ts as a number; keep the string form Slack uses.
+        "thread_ts": str(message["thread_ts"]) if message.get("thread_ts") is not None else None,
+        "user": message.get("user") if isinstance(message.get("user"), str) else None,
+        "subtype": message.get("subtype"),
+        "bot": bool(message.get("bot_id")) and not message.get("user"),
+        "text": slack_to_text(text),
+        "n_links": count_urls(text) + sum(1 for a in attachments if isinstance(a, dict) and a.get("from_url")),
+        "n_files": len(files),
+        "n_reactions": sum(r.get("count", 0) for r in message.get("reactions") or [] if isinstance(r, dict)),
+        "_channel": channel,
+        "_channel_id": channel_id,
+        "_file": source,
+        "_row": row,
+        "_malformed": False,
+    }
+
+
+def _identities(users: list, pseudonymizer: Pseudonymizer, staff: set[str]) -> pl.DataFrame:
+    """Slack user id -> author_key (by email where the export has it), staff flag, role."""
+    staff_lower = {name.lower() for name in staff}
+    rows = []
+    for row, user in enumerate(users):
+        if not isinstance(user, dict) or not user.get("id"):
+            rows.append({"user": None, "author_key": None, "is_staff": False, "role": "invalid", "deleted": False, "_row": row})
+            continue
+        profile = user.get("profile") or {}
+        email = profile.get("email")
+        names = {str(v).lower() for v in (user.get("name"), email, profile.get("display_name")) if v}
+        is_bot = bool(user.get("is_bot")) or user.get("id") == "USLACKBOT"
+        listed = bool(names & staff_lower)
+        rows.append(
+            {
+                "user": user["id"],
+                "author_key": pseudonymizer.key("email", email) if email else pseudonymizer.key("user", user["id"], PLATFORM),
+                "is_staff": listed,
+                "role": "bot" if is_bot else ("staff" if listed else "member"),
+                "deleted": bool(user.get("deleted")),
+                "_row": row,
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "user": pl.String, "author_key": pl.String, "is_staff": pl.Boolean,
+            "role": pl.String, "deleted": pl.Boolean, "_row": pl.Int64,
+        },
+    )
+
+
+def _posts(records: list[dict], identities: pl.DataFrame, community: str):
+    columns = {
+        "ts": pl.String, "thread_ts": pl.String, "user": pl.String, "subtype": pl.String, "bot": pl.Boolean,
+        "text": pl.String, "n_links": pl.Int64, "n_files": pl.Int64, "n_reactions": pl.Int64,
+        "_channel": pl.String, "_channel_id": pl.String, "_file": pl.String, "_row": pl.Int64, "_malformed": pl.Boolean,
+    }
+    frame = pl.DataFrame(records, schema=columns).join(
+        identities.filter(pl.col("user").is_not_null()).drop("_row"), on="user", how="left"
+    )
+    frame = frame.with_columns(
+        post_id=pl.col("_channel_id") + ":" + pl.col("ts"),
+        created=pl.from_epoch(
+            (pl.col("ts").cast(pl.Float64, strict=False) * 1_000_000).cast(pl.Int64, strict=False), time_unit="us"
+        ).dt.replace_time_zone("UTC"),
+        author_key=pl.coalesce("author_key", pl.lit(None, pl.String)),
+    ).with_columns(
+        duplicate=pl.col("post_id").is_duplicated() & (pl.int_range(pl.len()).over("post_id") > 0)
+    )
+    member_subtypes = [s for s in MEMBER_SUBTYPES if s is not None]
+    frame = frame.with_columns(
+        reason=pl.when(pl.col("_malformed")).then(pl.lit("not a message object"))
+        .when(pl.col("ts").is_null() | pl.col("created").is_null()).then(pl.lit("missing or unreadable ts"))
+        .when(pl.col("duplicate")).then(pl.lit("duplicate message ts (already read)"))
+        .when(pl.col("subtype").is_not_null() & ~pl.col("subtype").is_in(member_subtypes))
+        .then(pl.lit("excluded: system message (") + pl.col("subtype") + pl.lit(")"))
+        .when(pl.col("bot") | (pl.col("role") == "bot")).then(pl.lit("excluded: bot message"))
+        .when(pl.col("user").is_null()).then(pl.lit("missing author"))
+        .when(pl.col("author_key").is_null()).then(pl.lit("author not in users.json"))
+        .otherwise(None)
+    )
+    accepted, rejected = split_by_reason(frame)
+    accepted = accepted.with_columns(
+        thread_root=pl.coalesce("thread_ts", "ts"),
+        is_thread_start=pl.col("thread_ts").is_null() | (pl.col("thread_ts") == pl.col("ts")),
+    )
+    posts = accepted.select(
+        community=pl.lit(community),
+        platform=pl.lit(PLATFORM),
+        post_id=pl.col("post_id"),
+        thread_id=pl.col("_channel_id") + ":" + pl.col("thread_root"),
+        parent_post_id=pl.when(pl.col("is_thread_start")).then(None)
+        .otherwise(pl.col("_channel_id") + ":" + pl.col("thread_root")),
+        author_key=pl.col("author_key"),
+        created_at=pl.col("created"),
+        channel=pl.col("_channel"),
+        title=pl.lit(None, pl.String),
+        body_text=pl.col("text"),
+        is_thread_start=pl.col("is_thread_start"),
+        n_reactions=pl.col("n_reactions"),
+        n_links=pl.col("n_links"),
+        n_attachments=pl.col("n_files"),
+        is_staff=pl.col("is_staff").fill_null(False),
+        source_file=pl.col("_file"),
+        source_row=pl.col("_row"),
+    )
+    posts = schema.conform(posts, schema.POSTS)
+    # A reply whose thread parent is not in the export cannot be placed in a thread.
+    known = posts.get_column("post_id").implode()
+    orphan = (~pl.col("is_thread_start")) & ~pl.col("parent_post_id").is_in(known)
+    orphans = posts.filter(orphan)
+    posts = posts.filter(~orphan)
+    quarantine_rows = pl.concat(
+        [
+            rejected.select(source_file="_file", source_row="_row", reason="reason", ts="ts", subtype="subtype", text="text"),
+            orphans.select(
+                "source_file", "source_row", reason=pl.lit("reply to a thread not in the export"),
+                ts=pl.col("post_id"), subtype=pl.lit(None, pl.String), text="body_text",
+            ),
+        ]
+    )
+    quarantine = quarantine_frame(community, "posts", quarantine_rows, ["ts", "subtype", "text"])
+    account = Account("posts", "message", frame.height, posts.height, quarantine.height)
+    return posts, quarantine, account
+
+
+def _members(users, identities, posts, records, community, export):
+    """users.json entries (bots excluded), joined at their first channel_join or post."""
+    joins = pl.DataFrame(
+        [r for r in records if not r.get("_malformed") and r.get("subtype") == "channel_join"],
+        schema={"user": pl.String, "ts": pl.String},
+    )
+    first_join = joins.group_by("user").agg(
+        joined=pl.from_epoch((pl.col("ts").cast(pl.Float64, strict=False) * 1_000_000).cast(pl.Int64), time_unit="us")
+        .min()
+        .dt.replace_time_zone("UTC")
+    )
+    frame = identities.join(first_join, on="user", how="left").with_columns(
+        reason=pl.when(pl.col("role") == "invalid").then(pl.lit("not a user object with an id"))
+        .when(pl.col("role") == "bot").then(pl.lit("excluded: bot user"))
+        .otherwise(None)
+    )
+    accepted, rejected = split_by_reason(frame)
+    listed = accepted.select(
+        community=pl.lit(community),
+        author_key="author_key",
+        joined_at="joined",
+        role="role",
+        is_staff="is_staff",
+    )
+    first_post = posts.group_by("author_key").agg(first=pl.col("created_at").min())
+    listed = (
+        schema.conform(listed, schema.MEMBERS)
+        .join(first_post, on="author_key", how="left")
+        .with_columns(joined_at=pl.coalesce("joined_at", "first"))
+    )
+    members = merge_members(listed, posts, community)
+    quarantine = quarantine_frame(
+        community, "members",
+        rejected.with_columns(source_file=pl.lit(f"{export}/users.json"), source_row=pl.col("_row")),
+        ["role"],
+    )
+    account = Account("members", "user", len(users), accepted.height, quarantine.height)
+    return members, quarantine, account

@@ -1,0 +1,144 @@
+"""Survey instruments as data: items, scales, and matching export columns to items.
+
+An instrument YAML (value_pipeline/instruments/<id>.yaml) maps each item to its
+construct, cycle, capital, scale and evidence type. Evaluators can read and adjust it;
+the code only interprets it.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+import polars as pl
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from value_pipeline import schema
+from value_pipeline.errors import InputError, describe_validation_error
+
+MISSING_ANSWERS = {"", "don't know", "dont know", "do not know", "not sure", "n/a", "na", "prefer not to say", "-99"}
+
+
+class Scale(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min: float
+    max: float
+    labels: list[str] = Field(default_factory=list)
+
+
+class Item(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    id: str
+    text: str
+    label: str | None = None
+    construct_: str = Field(alias="construct")
+    cycle: int | None = Field(None, ge=1, le=5)
+    capital: str | None = None
+    scale: str | None = None
+    kind: str = "likert"  # likert | open | consent
+    evidence_type: str = "self_report"
+    reverse_coded: bool = False
+
+
+class Instrument(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    version: int
+    title: str
+    scales: dict[str, Scale]
+    items: list[Item]
+
+    @model_validator(mode="after")
+    def _scales_exist(self) -> "Instrument":
+        for item in self.items:
+            if item.scale is not None and item.scale not in self.scales:
+                raise ValueError(f"item {item.id} uses unknown scale {item.scale}")
+            if item.cycle == 2 and item.evidence_type == "self_report" and not item.capital:
+                raise ValueError(f"item {item.id} is cycle 2 but names no capital")
+        return self
+
+    def item(self, item_id: str) -> Item:
+        return self._by_id[item_id]
+
+    @cached_property
+    def _by_id(self) -> dict[str, Item]:
+        return {item.id: item for item in self.items}
+
+    @cached_property
+    def _by_text(self) -> dict[str, str]:
+        return {normalize_text(item.text): item.id for item in self.items}
+
+    def match_column(self, column_id: str | None, question_text: str | None) -> str | None:
+        """The item a survey column answers: by item id, else by normalized question text."""
+        if column_id:
+            base = column_id.strip()
+            if base in self._by_id:
+                return base
+        if question_text:
+            return self._by_text.get(normalize_text(question_text))
+        return None
+
+    def items_frame(self) -> pl.DataFrame:
+        """The survey_items canonical table."""
+        rows = []
+        for item in self.items:
+            scale = self.scales.get(item.scale) if item.scale else None
+            rows.append(
+                {
+                    "item_id": item.id,
+                    "text": item.text,
+                    "construct": item.construct_,
+                    "cycle": item.cycle,
+                    "capital": item.capital,
+                    "scale_min": scale.min if scale else None,
+                    "scale_max": scale.max if scale else None,
+                    "reverse_coded": item.reverse_coded,
+                    "evidence_type": item.evidence_type,
+                    "kind": "yes_no" if item.scale == "yes_no" and item.kind == "likert" else item.kind,
+                }
+            )
+        return schema.conform(pl.DataFrame(rows), schema.SURVEY_ITEMS)
+
+    def answer_codes(self) -> pl.DataFrame:
+        """(item_id, answer label normalized, value) for every labelled scale point."""
+        rows = []
+        for item in self.items:
+            if not item.scale:
+                continue
+            scale = self.scales[item.scale]
+            for offset, label in enumerate(scale.labels):
+                rows.append({"item_id": item.id, "answer": normalize_text(label), "code": scale.min + offset})
+        return pl.DataFrame(rows, schema={"item_id": pl.String, "answer": pl.String, "code": pl.Float64})
+
+
+def normalize_text(text: str) -> str:
+    """Case-, punctuation- and space-insensitive form of a question or answer label."""
+    return re.sub(r"[^0-9a-z]+", " ", text.lower()).strip()
+
+
+def normalize_expr(expr: pl.Expr) -> pl.Expr:
+    """`normalize_text` as a polars expression."""
+    return expr.str.to_lowercase().str.replace_all(r"[^0-9a-z]+", " ").str.strip_chars()
+
+
+def load_instrument(name_or_path: str = "default") -> Instrument:
+    """Load a shipped instrument by id, or an instrument YAML by path."""
+    path = Path(name_or_path)
+    if path.suffix in {".yaml", ".yml"}:
+        text = path.read_text(encoding="utf-8")
+        where = path
+    else:
+        resource = resources.files("value_pipeline") / "instruments" / f"{name_or_path}.yaml"
+        if not resource.is_file():
+            raise InputError(None, f"unknown survey instrument {name_or_path!r}")
+        text = resource.read_text(encoding="utf-8")
+        where = Path(str(resource))
+    try:
+        return Instrument.model_validate(yaml.safe_load(text))
+    except yaml.YAMLError as error:
+        raise InputError(where, f"invalid instrument YAML: {error}") from error
+    except ValidationError as error:
+        raise InputError(where, f"invalid instrument: {describe_validation_error(error)}") from error

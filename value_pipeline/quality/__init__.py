@@ -1,0 +1,1 @@
+"""Data quality: structural checks on canonical tables (cheap, polars) and quarantine."""

@@ -1,0 +1,1 @@
+"""Report rendering: jinja2 templates to HTML, WeasyPrint to PDF."""

@@ -1,0 +1,254 @@
+"""The evaluation report: ledger and data-quality facts -> HTML (jinja2) -> PDF (WeasyPrint).
+
+Safety rules (DESIGN.md, report rendering):
+- jinja2 autoescapes everything: post and survey text is untrusted;
+- WeasyPrint may fetch only the bundled template files (CSS, fonts); any other URL in
+  the document, `file:///etc/passwd` or `https://...`, is refused;
+- the PDF is written to a temporary file and moved into place, so it appears complete
+  or not at all.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import jinja2
+import polars as pl
+
+from value_pipeline.ledger import CYCLE_NAMES, NO_EVIDENCE
+from value_pipeline.participation import TIER_LABELS, TIERS, TierRules
+from value_pipeline.periods import Quarter
+from value_pipeline.privacy import format_share
+
+TEMPLATES = Path(os.environ.get("VALUE_PIPELINE_TEMPLATES", Path(__file__).resolve().parents[2] / "report_templates"))
+EVIDENCE_TYPES = ("behavioural", "self_report", "story", "external")
+EVIDENCE_LABELS = {
+    "behavioural": "Platform behaviour",
+    "self_report": "Survey (self-report)",
+    "story": "Value-creation stories",
+    "external": "External data",
+}
+
+
+@dataclass
+class ReportInputs:
+    """Everything a community's quarterly report shows; all of it already aggregated."""
+
+    community: str
+    name: str
+    funder: str
+    formal: bool
+    platforms: list[str]
+    quarter: Quarter
+    ledger: pl.DataFrame
+    codebook: list[dict]  # id, name, description
+    coder: str
+    instrument_title: str
+    suppression: dict
+    accounts: list[dict]
+    quarantine_by_reason: list[dict]
+    checks: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+def format_value(row: dict, coding_below: int) -> str:
+    """A ledger value as a funder reads it: counts whole, shares as %, hours to one decimal."""
+    value, unit = row["value"], row["unit"]
+    if row["suppressed"]:
+        return "suppressed"
+    if value is None:
+        return "n/a"
+    if unit == "share":
+        return format_share(value, row["n"], coding_below)
+    if unit == "hours":
+        return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} days"
+    if unit in ("mean", "index"):
+        return f"{value:.2f}"
+    return f"{value:,.0f}"
+
+
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,  # every template, whatever its extension: post text is untrusted
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return environment
+
+
+def _headline(rows: list[dict], cycle: int) -> dict | None:
+    """The row a summary shows for a cycle: the first evidenced, unsuppressed indicator
+    in order of preference (surveys for cycles 3-5, behaviour and surveys for 1-2)."""
+    preferences = {
+        1: ["questions_replied_share", "posting_members", "survey.imm_useful.agree"],
+        2: ["survey.hum_efficacy.agree", "resources_shared", "connected_members"],
+        3: ["survey.app_adapted.yes", "survey.app_used.yes", "survey.app_changed.agree"],
+        4: ["survey.real_engagement.agree", "survey.real_learning.agree"],
+        5: ["survey.refr_success.agree"],
+    }
+    by_indicator = {row["indicator"]: row for row in rows if row["cycle"] == cycle}
+    for indicator in preferences[cycle]:
+        row = by_indicator.get(indicator)
+        if row and not row["suppressed"] and row["value"] is not None:
+            return row
+    return None
+
+
+def _highlights(rows: list[dict], coding_below: int) -> list[str]:
+    """Plain-language observations, each drawn from an unsuppressed ledger figure."""
+    value = {row["indicator"]: row for row in rows if not row["suppressed"] and row["value"] is not None}
+    notes = []
+    if "questions_replied_share" in value and "hours_to_first_reply_median" in value:
+        notes.append(
+            f"{format_value(value['questions_replied_share'], coding_below)} of questions got a reply from another "
+            f"member; half of those within {format_value(value['hours_to_first_reply_median'], coding_below)}."
+        )
+    if "top10_post_share" in value:
+        notes.append(
+            f"The most active 10% of members wrote {format_value(value['top10_post_share'], coding_below)} of member posts "
+            "(a minority writing most posts is typical of teacher communities)."
+        )
+    peripheral = value.get("members_by_tier:peripheral")
+    if peripheral and peripheral["value"]:
+        notes.append(
+            f"{format_value(peripheral, coding_below)} members read without posting: their value shows up only in surveys and stories."
+        )
+    adapted = value.get("survey.app_adapted.yes")
+    if adapted:
+        notes.append(
+            f"{format_value(adapted, coding_below)} of survey respondents adapted a shared resource or idea to their own class, "
+            "the step that embeds community knowledge in practice."
+        )
+    if "practice_reports" in value and value["practice_reports"]["value"]:
+        notes.append(
+            f"{format_value(value['practice_reports'], coding_below)} posts reported trying something in class "
+            "(a weak signal of applied value; surveys carry the evidence)."
+        )
+    return notes
+
+
+def build_context(inputs: ReportInputs) -> dict:
+    """The template's context: rows by cycle, the matrix, the tier table, the mix chart."""
+    coding_below = inputs.suppression["percent_coding_below"]
+    rows = [
+        {**row, "display": format_value(row, coding_below)}
+        for row in inputs.ledger.sort("cycle", "indicator").to_dicts()
+    ]
+    cycles = []
+    for number, name in CYCLE_NAMES.items():
+        cycle_rows = [row for row in rows if row["cycle"] == number and not row["indicator"].startswith(("interaction_mix:", "members_by_tier:"))]
+        evidence = [row for row in cycle_rows if row["indicator"] != NO_EVIDENCE]
+        cycles.append(
+            {
+                "number": number,
+                "name": name,
+                "rows": evidence,
+                "evidenced": bool(evidence),
+                "headline": _headline(rows, number),
+            }
+        )
+    matrix = []
+    for number, name in CYCLE_NAMES.items():
+        cells = []
+        for evidence_type in EVIDENCE_TYPES:
+            matching = [r for r in rows if r["cycle"] == number and r["evidence_type"] == evidence_type]
+            shown = [r for r in matching if not r["suppressed"] and r["value"] is not None]
+            cells.append({"indicators": len(matching), "shown": len(shown)})
+        matrix.append({"number": number, "name": name, "cells": cells})
+    by_indicator = {row["indicator"]: row for row in rows}
+    tiers = [
+        {"tier": tier, "label": TIER_LABELS[tier], "display": by_indicator[f"members_by_tier:{tier}"]["display"]}
+        for tier in TIERS
+        if f"members_by_tier:{tier}" in by_indicator
+    ]
+    mix = [row for row in rows if row["indicator"].startswith("interaction_mix:")]
+    mix_total = sum(row["value"] or 0 for row in mix)
+    chart = [
+        {
+            "label": row["label"],
+            "value": row["value"] or 0,
+            "share": (row["value"] or 0) / mix_total if mix_total else 0,
+        }
+        for row in sorted(mix, key=lambda r: -(r["value"] or 0))
+    ]
+    return {
+        "inputs": inputs,
+        "title": f"{inputs.name}: value creation, {inputs.quarter.label}",
+        "quarter": inputs.quarter,
+        "cycles": cycles,
+        "matrix": matrix,
+        "evidence_types": [EVIDENCE_LABELS[e] for e in EVIDENCE_TYPES],
+        "tiers": tiers,
+        "members_total": by_indicator.get("members_total", {}).get("display", "n/a"),
+        "chart": chart,
+        "chart_max": max((c["value"] for c in chart), default=0),
+        "highlights": _highlights(rows, coding_below),
+        "tier_rules": TierRules(),
+        "generated": inputs.generated_at.strftime("%d %B %Y"),
+    }
+
+
+def render_html(inputs: ReportInputs) -> str:
+    """The report as HTML (the PDF's source; also handy for previews)."""
+    return _environment().get_template("report.html.j2").render(**build_context(inputs))
+
+
+class BundledFilesOnly:
+    """A WeasyPrint URL fetcher that serves only files inside the templates folder."""
+
+    def __init__(self, root: Path = TEMPLATES):
+        from weasyprint.urls import URLFetcher
+
+        self.root = root.resolve()
+        self.refused: list[str] = []
+        self._fetcher = URLFetcher(allowed_protocols={"file"}, allow_redirects=False)
+
+    def __call__(self, url: str, *args, **kwargs):
+        return self.fetch(url)
+
+    def fetch(self, url: str, headers=None):
+        from urllib.parse import unquote, urlsplit
+
+        parts = urlsplit(url)
+        path = Path(unquote(parts.path)).resolve() if parts.scheme == "file" else None
+        if path is None or not path.is_relative_to(self.root) or not path.is_file():
+            self.refused.append(url)
+            raise ValueError(f"refused to fetch {url!r}: reports load only bundled template files")
+        return self._fetcher.fetch(url, headers)
+
+
+def write_pdf(inputs: ReportInputs, target: Path) -> dict:
+    """Render the report to `target` atomically; returns pages, bytes and refused URLs."""
+    import weasyprint  # heavy import: only where a PDF is made
+
+    html = render_html(inputs)
+    fetcher = BundledFilesOnly()
+    document = weasyprint.HTML(string=html, base_url=str(TEMPLATES) + "/", url_fetcher=fetcher).render()
+    ledger_csv = inputs.ledger.write_csv()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    os.close(handle)
+    try:
+        document.write_pdf(
+            temporary,
+            pdf_variant="pdf/ua-1",
+            pdf_tags=True,
+            attachments=[
+                weasyprint.Attachment(
+                    string=ledger_csv, name=f"ledger_{inputs.community}_{inputs.quarter.label}.csv",
+                    description="The value-creation ledger behind this report (CSV)",
+                )
+            ],
+        )
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return {"pages": len(document.pages), "bytes": target.stat().st_size, "refused_urls": fetcher.refused}
