@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -121,8 +122,14 @@ def command_ingest(args: argparse.Namespace) -> int:
     return 0 if summary["balanced"] else EXIT_RUN_FAILED
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"value-pipeline: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     from assets.resources import default_exports_dir, default_output_dir
+
+    warnings.showwarning = _one_line_warning
 
     parser = argparse.ArgumentParser(prog="value-pipeline", description="Value-creation evaluation of teacher communities.")
     commands = parser.add_subparsers(dest="command", required=True)

@@ -66,7 +66,7 @@ def code_posts(posts: pl.DataFrame, codebook: Codebook | None = None) -> pl.Data
         "question": pl.when(start & asks).then(1.5).when(reply & ~own_thread).then(-1.0).otherwise(0.0),
         "answer": pl.when(start).then(-5.0)
         .when(own_thread).then(-2.0)
-        .when(starter_asks).then(2.0 + pl.when(has_link).then(1.0).otherwise(0.0))
+        .when(starter_asks).then(1.2 + pl.when(has_link).then(1.0).otherwise(0.0))
         .otherwise(0.0),
         "practice_report": pl.lit(0.0),
         "resource_share": pl.when(start & has_link & ~asks).then(2.5)
@@ -75,7 +75,7 @@ def code_posts(posts: pl.DataFrame, codebook: Codebook | None = None) -> pl.Data
         "reflection": pl.when(words > 120).then(0.8).otherwise(0.0),
         "support": pl.when(reply & starter_struggles & ~own_thread).then(1.5).otherwise(0.0),
         "celebration": pl.when(reply & starter_celebrates & ~own_thread).then(1.0).otherwise(0.0),
-        "social": pl.when(own_thread & (words < 30)).then(0.8).when(words < 8).then(0.5).otherwise(0.0),
+        "social": pl.when(own_thread & (words < 25)).then(0.5).when(words < 8).then(0.5).otherwise(0.0),
         "other": pl.when(start & pl.col("is_staff") & ~asks).then(0.8).otherwise(0.0),
     }
     scores = [

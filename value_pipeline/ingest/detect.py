@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
 from value_pipeline.errors import InputError
 from value_pipeline.ingest import discourse, google_forms, moodle, qualtrics, slack
+from value_pipeline.ingest.common import read_json
 
 SNIFF_BYTES = 64 * 1024
 
@@ -40,11 +40,8 @@ def detect_forum_format(path: Path) -> str | None:
         return "slack" if slack.looks_like(path) else None
     head = _head_text(path).lstrip()
     if head.startswith(("{", "[")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-            return None
-        return "discourse" if discourse.looks_like(data) else None
+        # A JSON file that does not parse gets the parser's one-line error, not "unknown".
+        return "discourse" if discourse.looks_like(read_json(path)) else None
     rows = _csv_rows(path, 1)
     if rows and moodle.looks_like(rows[0]):
         return "moodle"

@@ -136,9 +136,8 @@ def _message_record(message: dict, channel: str, channel_id: str, source: str, r
     text = message.get("text") if isinstance(message.get("text"), str) else ""
     attachments = message.get("attachments") or []
     return {
-        "ts": str(message["ts"]) if message.get("ts") is not None else None,
-        # Old exports type thread_ts as a number; keep the string form Slack uses.
-        "thread_ts": str(message["thread_ts"]) if message.get("thread_ts") is not None else None,
+        "ts": _ts(message.get("ts")),
+        "thread_ts": _ts(message.get("thread_ts")),
         "user": message.get("user") if isinstance(message.get("user"), str) else None,
         "subtype": message.get("subtype"),
         "bot": bool(message.get("bot_id")) and not message.get("user"),
@@ -152,6 +151,15 @@ def _message_record(message: dict, channel: str, channel_id: str, source: str, r
         "_row": row,
         "_malformed": False,
     }
+
+
+def _ts(value) -> str | None:
+    """Slack's "1767650000.000100" form; old exports type ts fields as numbers."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:.6f}"
+    return str(value)
 
 
 def _identities(users: list, pseudonymizer: Pseudonymizer, staff: set[str]) -> pl.DataFrame:
