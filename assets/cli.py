@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -26,6 +27,8 @@ from value_pipeline.errors import InputError
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
+# Runs log to DAGSTER_HOME (the UI shows them); the terminal gets one line per result.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def _fail(message: str, status: int = EXIT_BAD_INPUT) -> int:
@@ -42,19 +45,28 @@ def _run_failure(result) -> str:
     return "the run failed (see the Dagster UI for its logs)"
 
 
+def _prepare_dagster_home(home: Path) -> None:
+    """Create DAGSTER_HOME with telemetry off: member data is sensitive, and runs send nothing."""
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+
+
 def command_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from assets.definitions import build_definitions
     from assets.partitions import community_partitions, community_quarter_key, quarter_partitions
-    from value_pipeline.periods import Quarter, quarters_with_data
+    from value_pipeline.periods import Quarter
 
     exports = Path(args.exports).resolve()
     output = Path(args.output).resolve()
     if not exports.is_dir():
         return _fail(f"{exports}: exports folder not found")
     os.environ.setdefault("DAGSTER_HOME", str(output / "dagster_home"))
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    _prepare_dagster_home(Path(os.environ["DAGSTER_HOME"]))
+    logging.getLogger("dagster").setLevel(logging.WARNING)
     defs = build_definitions(str(exports), str(output))
     settings = defs.resources["settings"]
     communities = [folder.name for folder in settings.community_folders()]
@@ -68,22 +80,27 @@ def command_run(args: argparse.Namespace) -> int:
     written, failures = [], []
     with dg.DagsterInstance.get() as instance:
         instance.add_dynamic_partitions(community_partitions.name, communities)
-        tables_job = defs.get_job_def("community_tables_job")
-        report_job = defs.get_job_def("quarterly_report_job")
+        tables_job = defs.resolve_job_def("community_tables_job")
+        report_job = defs.resolve_job_def("quarterly_report_job")
         for community in communities:
             print(f"{community}: reading exports and coding posts")
-            result = tables_job.execute_in_process(instance=instance, partition_key=community, raise_on_error=False)
+            result = tables_job.execute_in_process(
+                run_config=QUIET, instance=instance, partition_key=community, raise_on_error=False
+            )
             if not result.success:
                 failures.append(f"{community}: {_run_failure(result)}")
                 continue
-            posts = defs.load_asset_value("posts", partition_key=community, instance=instance)
-            responses = defs.load_asset_value("survey_responses", partition_key=community, instance=instance)
-            quarters = [q for q in quarters_with_data(posts["created_at"], responses["submitted_at"]) if q in complete]
+            # The ingest step records the quarters the community has data for.
+            recorded = next(
+                m for m in result.get_asset_materialization_events() if m.asset_key == dg.AssetKey("posts")
+            ).materialization.metadata["quarters"].value
+            quarters = [q for q in map(Quarter.parse, recorded) if q in complete]
             if args.quarter:
                 quarters = [q for q in quarters if q.label in args.quarter]
             for quarter in quarters:
                 result = report_job.execute_in_process(
-                    instance=instance, partition_key=community_quarter_key(community, quarter), raise_on_error=False
+                    run_config=QUIET, instance=instance,
+                    partition_key=community_quarter_key(community, quarter), raise_on_error=False,
                 )
                 if result.success:
                     path = settings.report_path(community, quarter.label)

@@ -11,6 +11,7 @@ from value_pipeline.coding.codebook import load_codebook
 from value_pipeline.coding.rules import code_posts
 from value_pipeline.errors import InputError
 from value_pipeline.ingest import read_community
+from value_pipeline.ledger import reporting_quarters
 from value_pipeline.quality.structural import (
     CheckOutcome,
     accounts_frame,
@@ -67,7 +68,10 @@ def canonical_tables(context: dg.AssetExecutionContext, settings: PipelineSettin
     summary = data.summary()
     reasons = pl.DataFrame(summary["quarantine_by_reason"], schema={"table": pl.String, "reason": pl.String, "rows": pl.Int64})
     accounts = accounts_frame(data.accounts)
-    common = {"platforms": ", ".join(data.platforms)}
+    common = {
+        "platforms": ", ".join(data.platforms),
+        "quarters": [q.label for q in reporting_quarters(data.posts, data.survey_responses)],
+    }
     yield dg.Output(
         data.posts, output_name="posts",
         metadata={

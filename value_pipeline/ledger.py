@@ -27,9 +27,9 @@ from value_pipeline.participation import (
     tier_counts,
     top_share,
 )
-from value_pipeline.periods import Quarter
+from value_pipeline.periods import Quarter, quarters_with_data
 from value_pipeline.privacy import apply_disclosure
-from value_pipeline.surveys import item_summaries, story_coverage
+from value_pipeline.surveys import item_summaries, story_coverage, wave_quarters
 
 CYCLE_NAMES = {
     1: "Immediate value",
@@ -39,6 +39,15 @@ CYCLE_NAMES = {
     5: "Reframing value",
 }
 NO_EVIDENCE = "no_evidence_collected"
+
+
+def reporting_quarters(posts: pl.DataFrame, responses: pl.DataFrame) -> list[Quarter]:
+    """Quarters a community has data for: every quarter from its first to its last post,
+    plus the quarter of each survey wave (its median submission)."""
+    quarters = set(quarters_with_data(posts.get_column("created_at")))
+    if responses.height:
+        quarters |= {Quarter.parse(label) for label in wave_quarters(responses).get_column("quarter").drop_nulls()}
+    return sorted(quarters)
 
 
 def _row(indicator, label, value, unit, n, cycle, evidence_type, source, method_note, capital=None):
@@ -126,15 +135,15 @@ def survey_indicators(responses: pl.DataFrame, items: pl.DataFrame, labels: dict
     for summary in item_summaries(responses, items, quarter).iter_rows(named=True):
         item, cycle, capital = summary["item_id"], summary["cycle"], summary["capital"]
         label = labels.get(item, item)
-        note = f"{summary['respondents']} respondents, {summary['linked']} linked to forum members"
+        linked = f"{summary['linked']} of {summary['respondents']} respondents linked to forum members"
         if summary["kind"] == "yes_no":
             rows.append(_row(f"survey.{item}.yes", label, summary["share_positive"], "share",
-                             summary["respondents"], cycle, "self_report", "survey", "share answering yes; " + note, capital))
+                             summary["respondents"], cycle, "self_report", "survey", f"share answering yes; {linked}", capital))
         else:
             rows.append(_row(f"survey.{item}.agree", label, summary["share_positive"], "share",
-                             summary["respondents"], cycle, "self_report", "survey", "share agreeing or strongly agreeing; " + note, capital))
+                             summary["respondents"], cycle, "self_report", "survey", f"share agreeing or strongly agreeing; {linked}", capital))
             rows.append(_row(f"survey.{item}.mean", label + " (mean, 1-5)", summary["mean"], "mean",
-                             summary["respondents"], cycle, "self_report", "survey", "mean on the 1-5 scale; " + note, capital))
+                             summary["respondents"], cycle, "self_report", "survey", f"mean on the 1-5 scale; {linked}", capital))
     stories = story_coverage(responses, items, quarter)
     if stories.height:
         reached = stories.explode("cycles").group_by("cycles").len()

@@ -1,6 +1,7 @@
 """Survey measures per quarter: item means, agreement, yes-shares, and story coverage.
 
-A survey wave belongs to the quarter in which its responses were submitted. Means and
+A survey wave belongs to one quarter: the one holding the median of its submission
+times, so a wave that runs across a quarter's end is not split in two. Means and
 shares are over the respondents who answered the item ("don't know" and blanks are
 missing, not zero); the respondent count travels with every figure so that disclosure
 control can suppress small groups.
@@ -10,15 +11,23 @@ from __future__ import annotations
 
 import polars as pl
 
-from value_pipeline.periods import Quarter, in_quarter
+from value_pipeline.periods import Quarter, quarter_label
 
 AGREE_AT = 4  # on a 1-5 agreement scale, 4 (agree) and 5 (strongly agree) count as agreeing
 STORY_ITEMS_MIN_WORDS = 3  # a story prompt counts as answered with at least this many words
 
 
+def wave_quarters(responses: pl.DataFrame) -> pl.DataFrame:
+    """Each wave's quarter (`2026-Q1`), from the median submission time of its responses."""
+    return responses.group_by("wave").agg(median=pl.col("submitted_at").median()).select(
+        "wave", quarter=quarter_label("median")
+    )
+
+
 def quarter_responses(responses: pl.DataFrame, quarter: Quarter) -> pl.DataFrame:
-    """Responses submitted in the quarter."""
-    return responses.filter(in_quarter("submitted_at", quarter))
+    """Responses of the waves that belong to the quarter."""
+    waves = wave_quarters(responses).filter(pl.col("quarter") == quarter.label).get_column("wave")
+    return responses.filter(pl.col("wave").is_in(waves.implode()))
 
 
 def item_summaries(responses: pl.DataFrame, items: pl.DataFrame, quarter: Quarter) -> pl.DataFrame:

@@ -89,7 +89,7 @@ def _headline(rows: list[dict], cycle: int) -> dict | None:
     preferences = {
         1: ["questions_replied_share", "posting_members", "survey.imm_useful.agree"],
         2: ["survey.hum_efficacy.agree", "resources_shared", "connected_members"],
-        3: ["survey.app_adapted.yes", "survey.app_used.yes", "survey.app_changed.agree"],
+        3: ["survey.app_adapted.yes", "survey.app_used.yes", "survey.app_changed.agree", "practice_reports"],
         4: ["survey.real_engagement.agree", "survey.real_learning.agree"],
         5: ["survey.refr_success.agree"],
     }
@@ -137,13 +137,24 @@ def _highlights(rows: list[dict], coding_below: int) -> list[str]:
 def build_context(inputs: ReportInputs) -> dict:
     """The template's context: rows by cycle, the matrix, the tier table, the mix chart."""
     coding_below = inputs.suppression["percent_coding_below"]
+    # Ledger order is the order indicators were built in (most telling first); keep it.
     rows = [
         {**row, "display": format_value(row, coding_below)}
-        for row in inputs.ledger.sort("cycle", "indicator").to_dicts()
+        for row in inputs.ledger.sort("cycle", maintain_order=True).to_dicts()
     ]
+    means = {row["indicator"].removesuffix(".mean"): row for row in rows if row["indicator"].endswith(".mean")}
+    for row in rows:
+        mean = means.get(row["indicator"].removesuffix(".agree"))
+        if row["indicator"].endswith(".agree") and mean and not mean["suppressed"] and mean["value"] is not None:
+            row["display"] += f" (mean {mean['display']})"
     cycles = []
     for number, name in CYCLE_NAMES.items():
-        cycle_rows = [row for row in rows if row["cycle"] == number and not row["indicator"].startswith(("interaction_mix:", "members_by_tier:"))]
+        cycle_rows = [
+            row for row in rows
+            if row["cycle"] == number
+            and not row["indicator"].startswith(("interaction_mix:", "members_by_tier:"))
+            and not row["indicator"].endswith(".mean")
+        ]
         evidence = [row for row in cycle_rows if row["indicator"] != NO_EVIDENCE]
         cycles.append(
             {
@@ -247,6 +258,9 @@ def write_pdf(inputs: ReportInputs, target: Path) -> dict:
                 )
             ],
         )
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; a report is meant to be shared
         os.replace(temporary, target)
     finally:
         if os.path.exists(temporary):

@@ -1,0 +1,67 @@
+"""Report rendering: structure, escaping of untrusted text, no fetching, atomic PDF."""
+
+from datetime import datetime, timezone
+
+import polars as pl
+import pytest
+from pypdf import PdfReader
+
+from test_ledger import _ledger, _responses
+from value_pipeline.coding.codebook import load_codebook
+from value_pipeline.config import Suppression
+from value_pipeline.periods import Quarter
+from value_pipeline.report.render import BundledFilesOnly, ReportInputs, TEMPLATES, render_html, write_pdf
+
+HOSTILE = 'Ms <img src="file:///etc/passwd"> {{ 7*7 }} <script>x()</script> https://evil.example/a.png'
+
+
+def _inputs(name="Riverside Science", ledger=None):
+    return ReportInputs(
+        community="riverside", name=name, funder="Gulf Coast STEM Foundation", formal=True,
+        platforms=["discourse"], quarter=Quarter(2026, 1),
+        ledger=ledger if ledger is not None else _ledger(_responses(12, datetime(2026, 3, 10, tzinfo=timezone.utc))),
+        codebook=[{"id": c.id, "name": c.name, "description": c.description} for c in load_codebook().codes],
+        coder="rules:v1", instrument_title="Community value survey", suppression=Suppression().model_dump(),
+        accounts=[{"table": "posts", "unit": "post", "read": 14, "accepted": 12, "quarantined": 2, "balanced": True}],
+        quarantine_by_reason=[{"table": "posts", "reason": HOSTILE, "rows": 2}],
+        generated_at=datetime(2026, 4, 1, tzinfo=timezone.utc),
+    )
+
+
+def test_untrusted_text_renders_inert():
+    html = render_html(_inputs(name=HOSTILE))
+    assert "<img src=" not in html and "<script>" not in html
+    assert "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in html
+    assert "{{ 7*7 }}" in html and "49" not in html.split("Appendix A")[0].split("</h1>")[0]
+
+
+def test_fetcher_serves_only_bundled_files():
+    fetcher = BundledFilesOnly()
+    assert fetcher.fetch((TEMPLATES / "report.css").as_uri()) is not None
+    for url in ("file:///etc/passwd", "https://evil.example/a.png", (TEMPLATES / ".." / "pyproject.toml").as_uri()):
+        with pytest.raises(ValueError, match="refused"):
+            fetcher.fetch(url)
+    assert len(fetcher.refused) == 3
+
+
+def test_pdf_has_sections_figures_and_the_ledger_attached(tmp_path):
+    target = tmp_path / "out" / "report.pdf"
+    result = write_pdf(_inputs(), target)
+    assert target.exists() and result["pages"] >= 5 and result["refused_urls"] == []
+    assert not list(target.parent.glob("*.part"))
+    reader = PdfReader(target)
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for heading in ("Summary", "Value creation, cycle by cycle", "Participation and the peripheral majority",
+                    "Appendix A. Methods", "Appendix B. Data quality", "Cycle 5. Reframing value"):
+        assert heading in text
+    assert "Riverside Science" in text and "2026-Q1" in text
+    assert "100%" in text  # every respondent found the community useful
+    assert reader.metadata.title == "Riverside Science: value creation, 2026-Q1"
+    assert reader.attachments and any(name.endswith(".csv") for name in reader.attachments)
+    outline = [item.title for item in reader.outline if not isinstance(item, list)]
+    assert "Summary" in outline and "Appendix B. Data quality" in outline
+
+
+def test_hostile_urls_in_text_are_not_fetched(tmp_path):
+    result = write_pdf(_inputs(name=HOSTILE), tmp_path / "r.pdf")
+    assert result["refused_urls"] == []  # escaped text is never a URL to fetch
