@@ -117,6 +117,14 @@ def report(
     written atomically; its path and page count are in the metadata."""
     community, quarter = split_key(context)
     config = _config(settings, community)
+    # Defence in depth: the blocking ledger check ran before this step, but a report must
+    # never render a ledger that discloses, whatever the run launched.
+    violations = disclosure_violations(ledger, config.suppression)
+    if violations.height:
+        raise dg.Failure(
+            description=f"not rendered: {violations.height} ledger cells would disclose small groups",
+            metadata={"violations": dg.MetadataValue.md(markdown_table(violations))},
+        )
     codebook = load_codebook()
     reasons = (
         quarantine.group_by("table", "reason").agg(rows=pl.len()).sort("rows", descending=True).to_dicts()
@@ -136,7 +144,12 @@ def report(
         suppression=config.suppression.model_dump(),
         accounts=row_accounts.to_dicts(),
         quarantine_by_reason=reasons,
-        checks=[{"name": "disclosure_control", "passed": True, "detail": "checked before rendering (blocking)"}],
+        checks=[
+            {"name": "disclosure_control", "passed": True,
+             "detail": f"no visible cell under {config.suppression.min_count} members or too few respondents"},
+            {"name": "row_accounting", "passed": bool(row_accounts.get_column("balanced").all()),
+             "detail": f"{row_accounts.get_column('read').sum()} rows read; read = accepted + quarantined for every table"},
+        ],
     )
     html = render_html(inputs)
     target = settings.report_path(community, quarter.label)

@@ -104,3 +104,19 @@ def test_interaction_mix_lists_every_code():
     assert mix.rows() == [("question", 1, 0.5), ("answer", 1, 0.5), ("other", 0, 0.0)]
     other_quarter = interaction_mix(POSTS, coded, Quarter(2026, 2), ["question"])
     assert other_quarter.rows() == [("question", 0, None)]
+
+
+def test_sign_up_visit_alone_or_absence_since_the_quarter_is_not_reading():
+    joined = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    members = schema.conform(pl.DataFrame([
+        # read 40 posts, last seen in March: peripheral in Q1
+        {"author_key": "reader", "posts_read": 40, "days_visited": 9, "last_seen_at": datetime(2026, 3, 1, tzinfo=timezone.utc)},
+        # signed up and never came back
+        {"author_key": "gone", "posts_read": 0, "days_visited": 1, "last_seen_at": joined},
+        # read in January, not seen since: inactive in Q2
+        {"author_key": "lapsed", "posts_read": 15, "days_visited": 4, "last_seen_at": datetime(2026, 1, 20, tzinfo=timezone.utc)},
+    ]).with_columns(community=pl.lit("c"), joined_at=pl.lit(joined), is_staff=pl.lit(False)), schema.MEMBERS)
+    q1 = dict(member_tiers(_posts([]), members, Q1).select("author_key", "tier").iter_rows())
+    q2 = dict(member_tiers(_posts([]), members, Quarter(2026, 2)).select("author_key", "tier").iter_rows())
+    assert q1 == {"reader": "peripheral", "gone": "inactive", "lapsed": "peripheral"}
+    assert q2 == {"reader": "inactive", "gone": "inactive", "lapsed": "inactive"}

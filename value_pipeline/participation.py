@@ -53,9 +53,10 @@ def member_tiers(
     posted in it. Non-posters are `peripheral` when the platform records that they
     read (posts read, days visited, or last seen since the quarter began), `inactive`
     when it records that they did not, and `non_posting` when it records no reading at
-    all (Slack and Moodle forum exports), so readers are never silently counted inactive.
-    Reading figures are the export's snapshot, not per quarter: a member seen since the
-    quarter began is counted as reading in it.
+    all (Slack exports), so readers are never silently counted inactive. Reading figures
+    are the export's snapshot, not per quarter: a member who has read posts and was last
+    seen after the quarter began counts as reading in it; the sign-up visit alone is not
+    reading.
     """
     counts = quarter_posts(posts, quarter).group_by("author_key").agg(n_posts=pl.len(), posted_as_staff=pl.col("is_staff").any())
     population = (
@@ -79,10 +80,14 @@ def member_tiers(
         .with_columns(share_before=(pl.col("group_posts").cum_sum() - pl.col("group_posts")) / max(total, 1))
         .select("n_posts", "share_before")
     )
-    reads = (pl.col("posts_read").fill_null(0) > 0) | (pl.col("days_visited").fill_null(0) > 0) | (
-        pl.col("last_seen_at") >= quarter.start
-    ).fill_null(False)
-    has_reading_data = pl.col("posts_read").is_not_null() | pl.col("days_visited").is_not_null() | pl.col("last_seen_at").is_not_null()
+    # Reading evidence: posts read, or (where only visits are recorded) more than the sign-up
+    # visit; and, when the platform records a last visit, one since the quarter began.
+    read_ever = (pl.col("posts_read") > 0).fill_null(
+        (pl.col("days_visited") > 1).fill_null(pl.col("last_seen_at").is_not_null())
+    )
+    present = pl.col("last_seen_at").is_null() | (pl.col("last_seen_at") >= quarter.start)
+    reads = read_ever & present
+    has_reading_data = pl.any_horizontal(pl.col("posts_read", "days_visited", "last_seen_at").is_not_null())
     tiers = population.join(by_count, on="n_posts", how="left").with_columns(
         tier=pl.when(pl.col("is_staff")).then(pl.lit("staff"))
         .when((pl.col("n_posts") > 0) & (pl.col("share_before") < rules.core_share)).then(pl.lit("core"))
