@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from value_pipeline.errors import InputError
+from value_pipeline.identity import SECRET_ENV
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 1
@@ -75,6 +76,9 @@ def command_run(args: argparse.Namespace) -> int:
     if not communities:
         return _fail(f"{exports}: no community folder with a community.yaml found")
 
+    if not os.environ.get(SECRET_ENV):
+        warnings.warn(f"{SECRET_ENV} is not set: member keys use the development secret (fine for the samples, never for real data)")
+        warnings.filterwarnings("ignore", message=f"{SECRET_ENV} is not set")
     started = time.perf_counter()
     complete = {Quarter.parse(key) for key in quarter_partitions.get_partition_keys()}
     written, failures = [], []

@@ -12,9 +12,9 @@ from value_pipeline.errors import InputError
 from value_pipeline.ingest import slack
 
 SLACK = SAMPLES / "slack" / "slack-export-viewer"
-pytestmark = needs_samples(SLACK)
 
 
+@needs_samples(SLACK)
 def test_folder_and_zip_give_the_same_posts(pseudonymizer):
     folder = slack.read(SLACK / "export", [], "demo", pseudonymizer)
     archive = slack.read(SLACK / "testarchive.zip", [], "demo", pseudonymizer)
@@ -22,6 +22,7 @@ def test_folder_and_zip_give_the_same_posts(pseudonymizer):
     assert folder.posts.select(columns).sort("post_id").equals(archive.posts.select(columns).sort("post_id"))
 
 
+@needs_samples(SLACK)
 def test_system_and_bot_messages_are_excluded_and_accounted(pseudonymizer):
     result = slack.read(SLACK / "export", [], "demo", pseudonymizer)
     post_account = result.accounts[0]

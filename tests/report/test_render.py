@@ -65,3 +65,12 @@ def test_pdf_has_sections_figures_and_the_ledger_attached(tmp_path):
 def test_hostile_urls_in_text_are_not_fetched(tmp_path):
     result = write_pdf(_inputs(name=HOSTILE), tmp_path / "r.pdf")
     assert result["refused_urls"] == []  # escaped text is never a URL to fetch
+
+
+def test_forum_only_quarter_never_passes_post_counts_off_as_applied_value():
+    from value_pipeline import schema
+
+    html = render_html(_inputs(ledger=_ledger(schema.empty(schema.SURVEY_RESPONSES))))
+    summary = html.split('id="summary"')[1].split('id="cycles"')[0]
+    assert "No member-reported evidence" in summary and "Weak forum signal only" in summary
+    assert summary.count("No evidence collected") == 2  # cycles 4 and 5

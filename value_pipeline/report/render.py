@@ -89,7 +89,7 @@ def _headline(rows: list[dict], cycle: int) -> dict | None:
     preferences = {
         1: ["questions_replied_share", "posting_members", "survey.imm_useful.agree"],
         2: ["survey.hum_efficacy.agree", "resources_shared", "connected_members"],
-        3: ["survey.app_adapted.yes", "survey.app_used.yes", "survey.app_changed.agree", "practice_reports"],
+        3: ["survey.app_adapted.yes", "survey.app_used.yes", "survey.app_changed.agree"],
         4: ["survey.real_engagement.agree", "survey.real_learning.agree"],
         5: ["survey.refr_success.agree"],
     }
@@ -163,6 +163,11 @@ def build_context(inputs: ReportInputs) -> dict:
                 "rows": evidence,
                 "evidenced": bool(evidence),
                 "headline": _headline(rows, number),
+                # Posts about trying things in class hint at applied value but never stand
+                # for it (FRAMEWORK.md): shown beside the headline, never as one.
+                "weak_signal": next(
+                    (r for r in evidence if r["indicator"] == "practice_reports" and r["value"] is not None), None
+                ),
             }
         )
     matrix = []
