@@ -82,6 +82,10 @@ def canonical_tables(context: dg.AssetExecutionContext, settings: PipelineSettin
             "first_post": str(data.posts.get_column("created_at").min()),
             "last_post": str(data.posts.get_column("created_at").max()),
             "posts_by_channel": dg.MetadataValue.md(markdown_table(data.posts.group_by("channel").len().sort("len", descending=True))),
+            # Identities never reach the tables; the preview shows structure, not post text.
+            "preview": dg.MetadataValue.md(markdown_table(
+                data.posts.sort("created_at").select("created_at", "channel", "title", "is_thread_start", "n_links", "n_reactions").head(10)
+            )),
             "notes": "; ".join(data.notes) or "none",
         },
     )
