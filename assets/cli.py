@@ -58,7 +58,11 @@ def command_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from assets.definitions import build_definitions
-    from assets.partitions import community_partitions, community_quarter_key, quarter_partitions
+    from assets.partitions import (
+        community_partitions,
+        community_quarter_key,
+        quarter_partitions,
+    )
     from value_pipeline.periods import Quarter
 
     exports = Path(args.exports).resolve()
@@ -77,7 +81,10 @@ def command_run(args: argparse.Namespace) -> int:
         return _fail(f"{exports}: no community folder with a community.yaml found")
 
     if not os.environ.get(SECRET_ENV):
-        warnings.warn(f"{SECRET_ENV} is not set: member keys use the development secret (fine for the samples, never for real data)")
+        warnings.warn(
+            f"{SECRET_ENV} is not set: member keys use the development secret (fine for the samples, never for real data)",
+            stacklevel=1,
+        )
         warnings.filterwarnings("ignore", message=f"{SECRET_ENV} is not set")
     started = time.perf_counter()
     complete = {Quarter.parse(key) for key in quarter_partitions.get_partition_keys()}
@@ -121,11 +128,11 @@ def command_run(args: argparse.Namespace) -> int:
 
 
 def command_ingest(args: argparse.Namespace) -> int:
-    from value_pipeline.ingest import read_community
+    from value_pipeline.ingest import read_export
     from value_pipeline.quality.structural import accounts_frame
 
     out = Path(args.out)
-    data = read_community(args.folder)
+    data = read_export(args.path, timezone=args.timezone, platform=args.platform)
     out.mkdir(parents=True, exist_ok=True)
     tables = {
         "posts": data.posts, "members": data.members, "survey_responses": data.survey_responses,
@@ -138,7 +145,7 @@ def command_ingest(args: argparse.Namespace) -> int:
     summary = {**data.summary(), "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     rows = summary["rows"]
-    print(f"{data.slug}: {rows['posts']} posts, {rows['members']} members, {rows['survey_responses']} survey answers, "
+    print(f"{data.slug} ({', '.join(data.platforms)}): {rows['posts']} posts, {rows['members']} members, {rows['survey_responses']} survey answers, "
           f"{rows['quarantine']} rows quarantined; balanced: {summary['balanced']}; written to {out}")
     return 0 if summary["balanced"] else EXIT_RUN_FAILED
 
@@ -160,9 +167,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--community", action="append", help="only this community (repeatable)")
     run.add_argument("--quarter", action="append", help="only this quarter, e.g. 2026-Q1 (repeatable)")
     run.set_defaults(handler=command_run)
-    ingest = commands.add_parser("ingest", help="read one community folder into canonical Parquet tables and summary.json")
-    ingest.add_argument("folder")
-    ingest.add_argument("--out", required=True)
+    ingest = commands.add_parser(
+        "ingest", help="read a community folder, or any single supported export, into canonical Parquet tables and summary.json"
+    )
+    ingest.add_argument("path", help="a community folder (with community.yaml) or one export: file, folder or zip")
+    ingest.add_argument("--out", required=True, help="folder for <table>.parquet and summary.json")
+    ingest.add_argument("--timezone", default="UTC", help="timezone of zone-less times in a single export (default UTC)")
+    ingest.add_argument("--platform", help="skip format detection: the export's platform name")
     ingest.set_defaults(handler=command_ingest)
     args = parser.parse_args(argv)
     try:

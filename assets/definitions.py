@@ -5,7 +5,12 @@ from __future__ import annotations
 import dagster as dg
 from upath import UPath
 
-from assets.automation import community_exports_sensor, community_tables_job, quarterly_report_job, quarterly_reports
+from assets.automation import (
+    community_exports_sensor,
+    community_tables_job,
+    quarterly_report_job,
+    quarterly_reports,
+)
 from assets.ingest import canonical_tables, coded_posts
 from assets.io import PolarsParquetIOManager
 from assets.period import ledger, member_tiers, report

@@ -672,7 +672,6 @@ def write_discourse(community: Community, out: Path) -> None:
     Shapes follow discourse_api's fixtures (topic.json, categories.json, user_list.json).
     """
     forum, members_dir = out / "forum", out / "members"
-    host = community.cfg["host"]
     people = community.by_handle
     activity = reading_activity(community)
     threads, by_topic = discourse_posts(community)
@@ -1072,7 +1071,6 @@ def write_slack(community: Community, out: Path) -> None:
         "is_admin": False, "is_owner": False, "is_primary_owner": False, "is_restricted": False,
         "is_ultra_restricted": False, "is_bot": True, "updated": epoch(created_at) + 86400 * 3, "is_app_user": False,
     })
-    by_uid = {user_ids[h]: h for h in user_ids}
 
     def user_profile(person: Person) -> dict:
         return {
@@ -1095,7 +1093,7 @@ def write_slack(community: Community, out: Path) -> None:
         draws = rng(slug, "slack-thread", thread.source)
         stamps = [ts_for(post.at, draws) for post in thread.posts]
         opener = None
-        for post, ts in zip(thread.posts, stamps):
+        for post, ts in zip(thread.posts, stamps, strict=True):
             person = community.by_handle[post.author]
             posters_by_channel[thread.channel].add(person.handle)
             message = {
@@ -1128,7 +1126,7 @@ def write_slack(community: Community, out: Path) -> None:
                 "reply_users": repliers,
                 "is_locked": False,
                 "subscribed": False,
-                "replies": [{"user": user_ids[p.author], "ts": ts} for p, ts in zip(thread.posts[1:], stamps[1:])],
+                "replies": [{"user": user_ids[p.author], "ts": ts} for p, ts in zip(thread.posts[1:], stamps[1:], strict=True)],
             })
 
     # channel_join events in #general: everyone on the day they joined.

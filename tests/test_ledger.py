@@ -3,8 +3,8 @@
 from datetime import datetime, timezone
 
 import polars as pl
-
 from test_participation import MEMBERS, POSTS
+
 from value_pipeline import schema
 from value_pipeline.coding.codebook import load_codebook
 from value_pipeline.coding.rules import code_posts
@@ -28,8 +28,8 @@ def _responses(n_respondents: int, quarter_day: datetime):
     return schema.conform(pl.DataFrame(rows), schema.SURVEY_RESPONSES)
 
 
-def _ledger(responses, quarter=Quarter(2026, 1)):
-    return build_ledger("c", quarter, POSTS, code_posts(POSTS), MEMBERS, responses, INSTRUMENT.items_frame(),
+def _ledger(responses, quarter=None):
+    return build_ledger("c", quarter or Quarter(2026, 1), POSTS, code_posts(POSTS), MEMBERS, responses, INSTRUMENT.items_frame(),
                         load_codebook(), Suppression(), LABELS)
 
 

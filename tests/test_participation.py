@@ -7,7 +7,13 @@ import pytest
 
 from value_pipeline import schema
 from value_pipeline.participation import (
-    gini, interaction_mix, member_tiers, reply_ties, responsiveness, tier_counts, top_share,
+    gini,
+    interaction_mix,
+    member_tiers,
+    reply_ties,
+    responsiveness,
+    tier_counts,
+    top_share,
 )
 from value_pipeline.periods import Quarter
 

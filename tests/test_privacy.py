@@ -1,7 +1,13 @@
 import polars as pl
 
 from value_pipeline.config import Suppression
-from value_pipeline.privacy import apply_disclosure, disclosure_violations, format_share, scrub_expr, scrub_identities
+from value_pipeline.privacy import (
+    apply_disclosure,
+    disclosure_violations,
+    format_share,
+    scrub_expr,
+    scrub_identities,
+)
 
 
 def test_scrub_removes_emails_handles_mentions_and_phones():

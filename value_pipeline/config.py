@@ -14,9 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from value_pipeline.errors import InputError, describe_validation_error
 
-FORUM_PLATFORMS = ("discourse", "slack", "moodle")
-SURVEY_PLATFORMS = ("qualtrics", "google_forms")
-
 
 class Suppression(BaseModel):
     """Disclosure thresholds (FRAMEWORK.md defaults; a funder may ask for stricter ones)."""
@@ -37,13 +34,7 @@ class SurveyConfig(BaseModel):
     link_by: str = Field("email", description="email | username: how respondents link to members")
     link_column: str | None = Field(None, description="column holding the identifier; detected when absent")
     waves: dict[str, str] = Field(default_factory=dict, description="file name -> wave; default: the file's stem")
-
-    @field_validator("platform")
-    @classmethod
-    def _known_platform(cls, value: str | None) -> str | None:
-        if value is not None and value not in SURVEY_PLATFORMS:
-            raise ValueError(f"unknown survey platform {value!r} (known: {', '.join(SURVEY_PLATFORMS)})")
-        return value
+    options: dict = Field(default_factory=dict, description="settings of the survey format's reader")
 
 
 class CommunityConfig(BaseModel):
@@ -58,13 +49,7 @@ class CommunityConfig(BaseModel):
     survey: SurveyConfig = Field(default_factory=SurveyConfig)
     suppression: Suppression = Field(default_factory=Suppression)
     consent_source: str = Field("survey", description="where consent to quote is recorded")
-
-    @field_validator("platform")
-    @classmethod
-    def _known_forum(cls, value: str | None) -> str | None:
-        if value is not None and value not in FORUM_PLATFORMS:
-            raise ValueError(f"unknown forum platform {value!r} (known: {', '.join(FORUM_PLATFORMS)})")
-        return value
+    forum_options: dict = Field(default_factory=dict, description="settings of the forum format's reader (e.g. a column mapping)")
 
     @field_validator("timezone")
     @classmethod

@@ -45,7 +45,7 @@ def quarter_posts(posts: pl.DataFrame, quarter: Quarter) -> pl.DataFrame:
 
 
 def member_tiers(
-    posts: pl.DataFrame, members: pl.DataFrame, quarter: Quarter, rules: TierRules = TierRules()
+    posts: pl.DataFrame, members: pl.DataFrame, quarter: Quarter, rules: TierRules | None = None
 ) -> pl.DataFrame:
     """Each member's tier in the quarter (staff get tier `staff`).
 
@@ -58,6 +58,7 @@ def member_tiers(
     seen after the quarter began counts as reading in it; the sign-up visit alone is not
     reading.
     """
+    rules = rules or TierRules()
     counts = quarter_posts(posts, quarter).group_by("author_key").agg(n_posts=pl.len(), posted_as_staff=pl.col("is_staff").any())
     population = (
         members.filter(pl.col("joined_at").is_null() | (pl.col("joined_at") < quarter.end))

@@ -8,11 +8,11 @@ import sys
 from datetime import datetime, timezone
 
 import dagster as dg
+from support import PROJECT, SAMPLE_EXPORTS
 
 from assets.automation import community_exports_sensor, quarterly_reports
 from assets.partitions import community_partitions
 from assets.resources import PipelineSettings
-from support import PROJECT, SAMPLE_EXPORTS
 
 
 def test_definitions_validate():

@@ -6,10 +6,10 @@ import dagster as dg
 import polars as pl
 import pytest
 from pypdf import PdfReader
+from support import SAMPLE_EXPORTS
 
 from assets.definitions import build_definitions
 from assets.partitions import community_partitions, community_quarter_key
-from support import SAMPLE_EXPORTS
 from value_pipeline.periods import Quarter
 
 COMMUNITY = "riverside-science"

@@ -1,12 +1,10 @@
 """The rule-based coder: thread-position rules on tiny threads, and a floor on the sample content."""
 
-from pathlib import Path
 
 import polars as pl
-import pytest
 import yaml
-
 from support import PROJECT
+
 from value_pipeline import schema
 from value_pipeline.coding.codebook import REFERENCE_CODES, load_codebook
 from value_pipeline.coding.rules import code_posts

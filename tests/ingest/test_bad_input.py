@@ -29,11 +29,11 @@ CASES = {
     "empty file": ({"forum/topic.json": b""}, "forum/topic.json", "empty"),
     "truncated JSON": ({"forum/topic.json": '{"post_stream": {"posts": [{"id": 1'}, "forum/topic.json", "not valid JSON"),
     "binary data": ({"forum/topic.json": b"\x89PNG\r\n\x1a\n\x00\x00\x00binary"}, "forum/topic.json", "binary data"),
-    "unknown format": ({"forum/notes.txt": "hello, this is not an export"}, "forum/notes.txt", "format not recognised"),
+    "unknown format": ({"forum/notes.txt": "hello, this is not an export"}, "forum/notes.txt", "not a supported forum format"),
     "csv missing columns": ({"forum/f.csv": "id,discussion,parent,userid,message\n1,1,0,2,hi\n"}, "forum/f.csv", "missing column(s) created, subject"),
     "no forum export": ({"surveys/x.csv": "Timestamp,Q\n"}, "forum", "no forum export found"),
     "unknown survey file": ({"forum/t.json": json.dumps({"category_list": {"categories": []}}), "surveys/w.csv": "a,b\n1,2\n"},
-                            "surveys/w.csv", "format not recognised"),
+                            "surveys/w.csv", "not a supported survey format"),
 }
 
 

@@ -1,8 +1,8 @@
 """The Discourse reader on the real API responses in ../shared/samples."""
 
 import polars as pl
-
 from support import SAMPLES, needs_samples
+
 from value_pipeline import schema
 from value_pipeline.ingest import discourse
 
@@ -10,12 +10,12 @@ DISCOURSE = SAMPLES / "discourse" / "discourse_api"
 pytestmark = needs_samples(DISCOURSE)
 
 
-def _read(pseudonymizer, names, members=("user_list.json",)):
-    return discourse.read([DISCOURSE / n for n in names], [DISCOURSE / m for m in members], "demo", pseudonymizer)
+def _read(context, names, members=("user_list.json",)):
+    return discourse.read([DISCOURSE / n for n in names], context(member_files=[DISCOURSE / m for m in members]))
 
 
-def test_topic_response_threads_replies_to_the_first_post(pseudonymizer):
-    result = _read(pseudonymizer, ["topic.json"])
+def test_topic_response_threads_replies_to_the_first_post(context):
+    result = _read(context, ["topic.json"])
     posts = result.posts.sort("created_at")
     assert schema.check_conforms(posts, schema.POSTS) == []
     starts = posts.filter(pl.col("is_thread_start"))
@@ -28,8 +28,8 @@ def test_topic_response_threads_replies_to_the_first_post(pseudonymizer):
     assert starts.get_column("n_links").item() == 3
 
 
-def test_accounts_balance_and_duplicates_across_files_are_quarantined(pseudonymizer):
-    result = _read(pseudonymizer, ["topic.json", "topic_posts.json", "posts_latest.json", "posts_before.json", "categories.json"])
+def test_accounts_balance_and_duplicates_across_files_are_quarantined(context):
+    result = _read(context, ["topic.json", "topic_posts.json", "posts_latest.json", "posts_before.json", "categories.json"])
     for account in result.accounts:
         assert account.balanced, account
     reasons = result.quarantine.get_column("reason").to_list()
@@ -40,8 +40,8 @@ def test_accounts_balance_and_duplicates_across_files_are_quarantined(pseudonymi
     assert "test1" in result.posts.get_column("channel").to_list()
 
 
-def test_identities_never_leave_the_reader(pseudonymizer):
-    result = _read(pseudonymizer, ["topic.json", "posts_latest.json"])
+def test_identities_never_leave_the_reader(context):
+    result = _read(context, ["topic.json", "posts_latest.json"])
     text = pl.concat([result.posts.cast(pl.String), ], how="vertical").write_csv() + result.members.cast(pl.String).write_csv()
     for identity in ("samsaffron", "Sam Saffron", "batman@gotham.com", "test_user", "Someones Name"):
         assert identity not in text
@@ -49,8 +49,8 @@ def test_identities_never_leave_the_reader(pseudonymizer):
     assert result.posts.filter(pl.col("is_staff")).height >= 1
 
 
-def test_author_keys_use_email_when_the_user_list_has_it(pseudonymizer):
-    result = _read(pseudonymizer, ["topic.json"])
+def test_author_keys_use_email_when_the_user_list_has_it(context, pseudonymizer):
+    result = _read(context, ["topic.json"])
     expected = pseudonymizer.key("email", "batman@gotham.com")
     assert expected in result.members.get_column("author_key").to_list()
     readers = result.members.filter(pl.col("posts_read").is_not_null())

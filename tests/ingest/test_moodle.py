@@ -15,7 +15,7 @@ def _write(path, rows):
     return path
 
 
-def test_discussions_nest_by_parent_and_dates_parse(tmp_path, pseudonymizer):
+def test_discussions_nest_by_parent_and_dates_parse(tmp_path, context):
     forum = _write(tmp_path / "Module 1 - Rich tasks.csv", [
         '11,5,0,101,Ana Ruiz,1770076920,1770076920,1,Week 1 task,"<p>Try the <a href=""https://youcubed.org/x"">task</a></p>",1,0,,0,0,0,0,,4,20',
         '12,5,11,102,Ben Ode,1770080520,1770080520,1,Re: Week 1 task,<p>We tried it in 4th period</p>,1,0,,0,0,0,0,,6,27',
@@ -24,7 +24,7 @@ def test_discussions_nest_by_parent_and_dates_parse(tmp_path, pseudonymizer):
     users = tmp_path / "participants.csv"
     users.write_text("id,username,email,firstname,lastname,role\n101,aruiz,ana@district.example,Ana,Ruiz,teacher\n"
                      "102,bode,ben@district.example,Ben,Ode,student\n103,cz,cz@district.example,Cy,Zed,student\n")
-    result = moodle.read([forum], [users], "demo", pseudonymizer, timezone="America/Denver")
+    result = moodle.read([forum], context(member_files=[users], timezone="America/Denver"))
     posts = result.posts.sort("post_id")
     assert posts.get_column("parent_post_id").to_list() == [None, "11", "12"]
     assert posts.get_column("channel").unique().to_list() == ["Module 1 - Rich tasks"]
@@ -38,14 +38,14 @@ def test_discussions_nest_by_parent_and_dates_parse(tmp_path, pseudonymizer):
     assert "Ana" not in posts.write_csv() and "aruiz" not in result.members.write_csv()
 
 
-def test_bad_rows_are_quarantined_with_reasons(tmp_path, pseudonymizer):
+def test_bad_rows_are_quarantined_with_reasons(tmp_path, context):
     forum = _write(tmp_path / "forum.csv", [
         "1,1,0,7,X,1770076920,,1,Hi,<p>hello</p>,1,0,,0,0,0,0,,1,5",
         "1,1,0,7,X,1770076920,,1,Hi,<p>hello again</p>,1,0,,0,0,0,0,,1,5",
         "2,1,1,8,Y,not a date,,1,Re: Hi,<p>yo</p>,1,0,,0,0,0,0,,1,2",
         "3,1,99,8,Y,1770076930,,1,Re: Hi,<p>orphan</p>,1,0,,0,0,0,0,,1,2",
     ])
-    result = moodle.read([forum], [], "demo", pseudonymizer)
+    result = moodle.read([forum], context())
     assert result.posts.height == 1
     assert sorted(result.quarantine.get_column("reason").to_list()) == [
         "duplicate post id (already read)", "missing or unreadable created date", "reply to a post not in the export",
@@ -53,10 +53,10 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path, pseudonymizer):
     assert result.accounts[0].balanced
 
 
-def test_missing_columns_name_the_file(tmp_path, pseudonymizer):
+def test_missing_columns_name_the_file(tmp_path, context):
     bad = tmp_path / "forum.csv"
     bad.write_text("id,subject,message\n1,a,b\n")
     with pytest.raises(InputError) as error:
-        moodle.read([bad], [], "demo", pseudonymizer)
+        moodle.read([bad], context())
     assert str(error.value).startswith(str(bad))
     assert "missing column(s) discussion, parent, userid, created" in str(error.value)

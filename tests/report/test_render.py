@@ -2,15 +2,20 @@
 
 from datetime import datetime, timezone
 
-import polars as pl
 import pytest
 from pypdf import PdfReader
-
 from test_ledger import _ledger, _responses
+
 from value_pipeline.coding.codebook import load_codebook
 from value_pipeline.config import Suppression
 from value_pipeline.periods import Quarter
-from value_pipeline.report.render import BundledFilesOnly, ReportInputs, TEMPLATES, render_html, write_pdf
+from value_pipeline.report.render import (
+    TEMPLATES,
+    BundledFilesOnly,
+    ReportInputs,
+    render_html,
+    write_pdf,
+)
 
 HOSTILE = 'Ms <img src="file:///etc/passwd"> {{ 7*7 }} <script>x()</script> https://evil.example/a.png'
 

@@ -10,14 +10,41 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from value_pipeline import schema
 from value_pipeline.errors import InputError
+
+if TYPE_CHECKING:
+    from value_pipeline.identity import Pseudonymizer
+    from value_pipeline.instrument import Instrument
 from value_pipeline.privacy import scrub_expr
 
 MAX_RAW_CHARS = 300  # quarantined rows keep a scrubbed excerpt, enough to find the row
+
+
+@dataclass
+class ReadContext:
+    """What a reader needs besides its files: who the community is and how to key people.
+
+    Every reader has the signature `read(paths: list[Path], context: ReadContext)`.
+    Forum readers may use `member_files` (member lists found in members/); survey
+    readers use `instrument` and the linking settings. `options` holds the format's own
+    settings from community.yaml (e.g. the generic CSV's column mapping).
+    """
+
+    community: str
+    pseudonymizer: "Pseudonymizer"
+    timezone: str = "UTC"
+    staff: frozenset[str] = frozenset()
+    member_files: list[Path] = field(default_factory=list)
+    instrument: "Instrument | None" = None
+    link_by: str = "email"
+    link_column: str | None = None
+    waves: dict[str, str] = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -69,6 +96,7 @@ class SurveyRead:
     unmatched_columns: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    extra_items: pl.DataFrame | None = None  # survey_items for questions the instrument does not map
 
 
 def quarantine_frame(

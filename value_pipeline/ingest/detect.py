@@ -1,71 +1,122 @@
 """Which export format a file is, from its content (not its name).
 
-Each reader module says what its format looks like (`looks_like`); detection reads
-only a file's first bytes (CSV headers) or its parsed top level (JSON), so a wrong
-extension does not fool it. `platform:` in community.yaml overrides detection.
+A `Sniff` looks at a path once and caches what readers need to recognise their format:
+the first bytes as text, the first CSV rows (delimiter sniffed), the parsed JSON top
+level, the names inside a zip. Each reader module's `looks_like(sniff)` answers for its
+own format; `value_pipeline.ingest.formats` asks them in order. `platform:` in
+community.yaml overrides detection.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
+import itertools
+import zipfile
+from functools import cached_property
+from pathlib import Path, PurePosixPath
 
 from value_pipeline.errors import InputError
-from value_pipeline.ingest import discourse, google_forms, moodle, qualtrics, slack
 from value_pipeline.ingest.common import read_json
 
 SNIFF_BYTES = 64 * 1024
+JSON_SNIFF_LIMIT = 512 * 2**20  # parse JSON for detection up to this size
 
 
-def _head_text(path: Path) -> str:
-    data = path.read_bytes()[:SNIFF_BYTES] if path.is_file() else b""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", errors="ignore")
-    return data.decode("utf-8-sig", errors="replace")
+class Sniff:
+    """Cached looks at one export path (file, folder or zip)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    @property
+    def is_dir(self) -> bool:
+        return self.path.is_dir()
+
+    @property
+    def suffix(self) -> str:
+        return self.path.suffix.lower()
+
+    @cached_property
+    def head_bytes(self) -> bytes:
+        if not self.path.is_file():
+            return b""
+        with self.path.open("rb") as handle:
+            return handle.read(SNIFF_BYTES)
+
+    @cached_property
+    def head_text(self) -> str:
+        """The first bytes as text (UTF-16 by BOM, else UTF-8 with replacement)."""
+        data = self.head_bytes
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return data.decode("utf-16", errors="ignore")
+        return data.decode("utf-8-sig", errors="replace")
+
+    @property
+    def is_binary(self) -> bool:
+        data = self.head_bytes[:2048]
+        return b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff"))
+
+    @cached_property
+    def csv_rows(self) -> list[list[str]]:
+        """The first three CSV/TSV rows (delimiter sniffed among , ; and tab)."""
+        text = self.head_text
+        if not text.strip() or self.looks_like_json or self.is_binary:
+            return []
+        sample = text[:8192]
+        try:
+            dialect = csv.Sniffer().sniff(sample.split("\n", 1)[0] or sample, delimiters=",;\t")
+            delimiter = dialect.delimiter
+        except csv.Error:
+            delimiter = ","
+        try:
+            reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+            return list(itertools.islice(reader, 3))
+        except csv.Error:
+            return []
+
+    @property
+    def header(self) -> list[str]:
+        return [cell.strip() for cell in self.csv_rows[0]] if self.csv_rows else []
+
+    @property
+    def looks_like_json(self) -> bool:
+        return self.head_text.lstrip().startswith(("{", "["))
+
+    @cached_property
+    def json(self):
+        """The parsed JSON, or None when the file is not JSON. Broken JSON raises InputError."""
+        if not self.path.is_file() or not self.looks_like_json:
+            return None
+        if self.path.stat().st_size > JSON_SNIFF_LIMIT:
+            return None
+        return read_json(self.path)
+
+    @cached_property
+    def zip_names(self) -> list[str]:
+        """Names inside a zip file (empty for anything else)."""
+        if not self.path.is_file() or not zipfile.is_zipfile(self.path):
+            return []
+        with zipfile.ZipFile(self.path) as archive:
+            return archive.namelist()
+
+    def contains(self, name: str) -> bool:
+        """A folder or zip that holds a file of this name (at any depth)."""
+        if self.is_dir:
+            return any(self.path.rglob(name))
+        return any(PurePosixPath(entry).name == name for entry in self.zip_names)
 
 
-def _csv_rows(path: Path, n: int = 3) -> list[list[str]]:
-    text = _head_text(path)
-    try:
-        reader = csv.reader(io.StringIO(text))
-        return [row for _, row in zip(range(n), reader)]
-    except csv.Error:
-        return []
-
-
-def detect_forum_format(path: Path) -> str | None:
-    """discourse | slack | moodle, or None when the file is not a forum export we know."""
-    if path.is_dir() or path.suffix.lower() == ".zip":
-        return "slack" if slack.looks_like(path) else None
-    head = _head_text(path).lstrip()
-    if head.startswith(("{", "[")):
-        # A JSON file that does not parse gets the parser's one-line error, not "unknown".
-        return "discourse" if discourse.looks_like(read_json(path)) else None
-    rows = _csv_rows(path, 1)
-    if rows and moodle.looks_like(rows[0]):
-        return "moodle"
-    return None
-
-
-def detect_survey_format(path: Path) -> str | None:
-    """qualtrics | google_forms, or None."""
-    rows = _csv_rows(path, 3)
-    if not rows:
-        return None
-    if qualtrics.looks_like(rows):
-        return "qualtrics"
-    if google_forms.looks_like(rows[0]):
-        return "google_forms"
-    return None
-
-
-def describe_unknown(path: Path) -> InputError:
+def describe_unknown(path: Path, kind: str = "export") -> InputError:
     """The error for a file no reader recognises, saying what it looks like instead."""
+    sniff = Sniff(path)
     if path.is_file() and path.stat().st_size == 0:
         return InputError(path, "the file is empty")
-    head = _head_text(path)
-    if "\x00" in head[:2048] or "\ufffd" in head[:2048]:
+    if sniff.is_binary and not sniff.zip_names:
         return InputError(path, "binary data, not an export we can read")
-    first = head.splitlines()[0][:80] if head.strip() else ""
-    return InputError(path, f"format not recognised (starts with {first!r}); set platform: in community.yaml if it is a supported export")
+    first = sniff.head_text.splitlines()[0][:80] if sniff.head_text.strip() else ""
+    return InputError(
+        path,
+        f"not a supported {kind} format (starts with {first!r}); "
+        "set platform: in community.yaml if it is a supported export",
+    )

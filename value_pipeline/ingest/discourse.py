@@ -21,22 +21,30 @@ from pathlib import Path
 import polars as pl
 
 from value_pipeline import schema
+from value_pipeline.errors import InputError
 from value_pipeline.identity import Pseudonymizer
 from value_pipeline.ingest.common import (
     Account,
     ForumRead,
+    ReadContext,
     merge_members,
     quarantine_frame,
     read_json,
     split_by_reason,
 )
-from value_pipeline.errors import InputError
+from value_pipeline.ingest.detect import Sniff
 from value_pipeline.text import html_links, html_to_text
 
 PLATFORM = "discourse"
+KIND = "forum"
 
 
-def looks_like(data) -> bool:
+def looks_like(sniff: Sniff) -> bool:
+    """A Discourse API response (topic, posts, categories, or the admin user list)."""
+    return sniff.looks_like_json and is_discourse_json(sniff.json)
+
+
+def is_discourse_json(data) -> bool:
     """True for any Discourse API response this reader understands."""
     if isinstance(data, dict):
         return bool({"post_stream", "latest_posts", "category_list"} & data.keys())
@@ -45,21 +53,17 @@ def looks_like(data) -> bool:
     return False
 
 
-def read(
-    forum_files: list[Path],
-    member_files: list[Path],
-    community: str,
-    pseudonymizer: Pseudonymizer,
-    staff: set[str] = frozenset(),
-) -> ForumRead:
+def read(paths: list[Path], context: ReadContext) -> ForumRead:
     """Read Discourse API responses into canonical posts and members."""
+    forum_files, member_files = paths, context.member_files
+    community, pseudonymizer, staff = context.community, context.pseudonymizer, context.staff
     post_records: list[dict] = []
     user_records: list[dict] = []
     categories: dict[int, str] = {}
     missing_from_stream = 0
     for path in [*forum_files, *member_files]:
         data = read_json(path)
-        if not looks_like(data):
+        if not is_discourse_json(data):
             raise InputError(path, "not a Discourse API response (no post_stream, latest_posts, category_list or user list)")
         if isinstance(data, list):
             user_records += [{**user, "_file": str(path), "_row": i} for i, user in enumerate(data)]

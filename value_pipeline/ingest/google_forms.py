@@ -18,18 +18,28 @@ from pathlib import Path
 import polars as pl
 
 from value_pipeline.errors import InputError
-from value_pipeline.identity import Pseudonymizer
-from value_pipeline.ingest.common import SurveyRead, read_text
-from value_pipeline.ingest.survey_common import to_responses, wave_for
-from value_pipeline.instrument import Instrument
+from value_pipeline.ingest.common import ReadContext, SurveyRead, read_text
+from value_pipeline.ingest.detect import Sniff
+from value_pipeline.ingest.survey_common import (
+    UNMAPPED,
+    to_responses,
+    unmapped_items,
+    wave_for,
+)
 
 PLATFORM = "google_forms"
+KIND = "survey"
 TIME_FORMATS = ["%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S"]
 EMAIL_COLUMNS = ("Email Address", "Email address", "Username")
 _DIRECT = r"^(\d{4}/\d{2}/\d{2} \d{1,2}:\d{2}:\d{2} [AP]M) GMT([+-]\d{1,2})(?::?(\d{2}))?$"
 
 
-def looks_like(header: list[str]) -> bool:
+def looks_like(sniff: Sniff) -> bool:
+    """A CSV whose first column is Google Forms' `Timestamp`."""
+    return _is_forms_header(sniff.header)
+
+
+def _is_forms_header(header: list[str]) -> bool:
     return bool(header) and header[0].strip() == "Timestamp"
 
 
@@ -43,34 +53,29 @@ def _submitted_utc(column: str, timezone: str) -> pl.Expr:
     return (local - offset).dt.strftime("%s")
 
 
-def read(
-    paths: list[Path],
-    *,
-    instrument: Instrument,
-    community: str,
-    pseudonymizer: Pseudonymizer,
-    timezone: str,
-    link_by: str = "email",
-    link_column: str | None = None,
-    waves: dict[str, str] | None = None,
-) -> SurveyRead:
+def read(paths: list[Path], context: ReadContext) -> SurveyRead:
     """Read Google Forms response CSVs, one file per wave."""
-    responses, quarantines, accounts, unmatched = [], [], [], []
+    instrument, community, pseudonymizer = context.instrument, context.community, context.pseudonymizer
+    timezone, link_by, link_column, waves = context.timezone, context.link_by, context.link_column, context.waves
+    responses, quarantines, accounts, unmatched, extras = [], [], [], [], {}
     for path in paths:
         text = read_text(path)
         try:
             body = pl.read_csv(io.StringIO(text), infer_schema=False, truncate_ragged_lines=True)
         except pl.exceptions.PolarsError as error:
             raise InputError(path, f"not a readable CSV: {str(error).splitlines()[0]}") from error
-        if not looks_like(body.columns):
+        if not _is_forms_header(body.columns):
             raise InputError(path, "not a Google Forms export: the first column must be Timestamp")
-        matched = {}
+        matched, file_extras = {}, {}
         for column in body.columns[1:]:
             item_id = instrument.match_column(None, column)
             if item_id and item_id not in matched.values():
                 matched[column] = item_id
             elif column not in (*EMAIL_COLUMNS, link_column):
                 unmatched.append(f"{path.name}: {column[:70]}")
+                matched[column] = f"{UNMAPPED}{column}"
+                file_extras[f"{UNMAPPED}{column}"] = column
+        extras |= file_extras
         id_column = link_column or next((c for c in EMAIL_COLUMNS if c in body.columns), None)
         wide = body.with_row_index("_index").select(
             _file=pl.lit(str(path)),
@@ -82,7 +87,8 @@ def read(
             **{item_id: pl.col(column) for column, item_id in matched.items()},
         )
         frame, quarantine, file_accounts = to_responses(
-            wide, instrument=instrument, community=community, wave=wave_for(path, waves or {}),
+            wide, instrument=instrument, extra_items=unmapped_items(file_extras), community=community,
+            wave=wave_for(path, waves or {}),
             platform=PLATFORM, link_by=link_by, time_formats=TIME_FORMATS, timezone=timezone,
             pseudonymizer=pseudonymizer,
         )
@@ -96,4 +102,5 @@ def read(
         accounts=accounts,
         unmatched_columns=unmatched,
         files=[str(path) for path in paths],
+        extra_items=unmapped_items(extras),
     )

@@ -26,6 +26,7 @@ from value_pipeline.identity import Pseudonymizer
 from value_pipeline.ingest.common import (
     Account,
     ForumRead,
+    ReadContext,
     local_datetime,
     merge_members,
     quarantine_frame,
@@ -33,9 +34,11 @@ from value_pipeline.ingest.common import (
     require_columns,
     split_by_reason,
 )
+from value_pipeline.ingest.detect import Sniff
 from value_pipeline.text import html_links, html_to_text
 
 PLATFORM = "moodle"
+KIND = "forum"
 REQUIRED = ["id", "discussion", "parent", "userid", "created", "subject", "message"]
 # Moodle's userdate formats (strftimedatetime and friends) plus ISO.
 DATE_FORMATS = [
@@ -48,8 +51,9 @@ DATE_FORMATS = [
 ]
 
 
-def looks_like(header: list[str]) -> bool:
-    return {"discussion", "parent", "userid", "message"} <= set(header)
+def looks_like(sniff: Sniff) -> bool:
+    """A CSV with Moodle's forum export columns."""
+    return {"discussion", "parent", "userid", "message"} <= set(sniff.header)
 
 
 def _csv(path: Path) -> pl.DataFrame:
@@ -60,15 +64,11 @@ def _csv(path: Path) -> pl.DataFrame:
         raise InputError(path, f"not a readable CSV: {str(error).splitlines()[0]}") from error
 
 
-def read(
-    forum_files: list[Path],
-    member_files: list[Path],
-    community: str,
-    pseudonymizer: Pseudonymizer,
-    staff: set[str] = frozenset(),
-    timezone: str = "UTC",
-) -> ForumRead:
+def read(paths: list[Path], context: ReadContext) -> ForumRead:
     """Read Moodle forum export CSVs (one per forum) and an optional users CSV."""
+    forum_files, member_files = paths, context.member_files
+    community, pseudonymizer = context.community, context.pseudonymizer
+    staff, timezone = context.staff, context.timezone
     users = _users(member_files)
     frames = []
     for path in forum_files:

@@ -20,20 +20,36 @@ from pathlib import Path
 import polars as pl
 
 from value_pipeline.errors import InputError
-from value_pipeline.identity import Pseudonymizer
-from value_pipeline.ingest.common import SurveyRead, read_text
-from value_pipeline.ingest.survey_common import to_responses, wave_for
-from value_pipeline.instrument import Instrument
+from value_pipeline.ingest.common import ReadContext, SurveyRead, read_text
+from value_pipeline.ingest.detect import Sniff
+from value_pipeline.ingest.survey_common import (
+    UNMAPPED,
+    to_responses,
+    unmapped_items,
+    wave_for,
+)
 
 PLATFORM = "qualtrics"
+KIND = "survey"
 TIME_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%d.%m.%Y %H:%M"]
 # Status codes (and their labels) that are not real responses.
 NOT_RESPONSES = {"1", "2", "8", "9", "12", "survey preview", "survey test", "spam", "preview spam"}
 EMAIL_COLUMNS = ("RecipientEmail", "EmailAddress", "Email", "email")
+# Qualtrics' own columns (current and legacy): metadata and identities, never answers.
+BUILT_IN = {
+    "StartDate", "EndDate", "Status", "IPAddress", "Progress", "Duration (in seconds)", "Finished", "RecordedDate",
+    "ResponseId", "ResponseID", "RecipientLastName", "RecipientFirstName", "RecipientEmail", "ExternalReference",
+    "ExternalDataReference", "LocationLatitude", "LocationLongitude", "LocationAccuracy", "DistributionChannel",
+    "UserLanguage", "ResponseSet", "Name", "EmailAddress", "Q_RecaptchaScore", "Q_RelevantIDDuplicate",
+}
 
 
-def looks_like(rows: list[list[str]]) -> bool:
+def looks_like(sniff: Sniff) -> bool:
     """A Qualtrics export: an ImportId third row, or the legacy V1.. / ResponseID header."""
+    return _is_qualtrics(sniff.csv_rows)
+
+
+def _is_qualtrics(rows: list[list[str]]) -> bool:
     if len(rows) >= 3 and rows[2] and rows[2][0].startswith('{"ImportId"'):
         return True
     return len(rows) >= 2 and rows[0][:1] == ["V1"] and "ResponseID" in rows[1]
@@ -46,7 +62,7 @@ def _header_rows(path: Path, text: str) -> tuple[list[str], list[str], list[dict
     except pl.exceptions.PolarsError as error:
         raise InputError(path, f"not a readable CSV: {str(error).splitlines()[0]}") from error
     rows = [[value or "" for value in row] for row in frame.rows()]
-    if not looks_like(rows):
+    if not _is_qualtrics(rows):
         raise InputError(path, "not a Qualtrics export: expected an ImportId header row or the legacy V1/ResponseID header")
     if rows[0][:1] == ["V1"]:
         # Legacy: the second row names the built-in columns; items keep their ids.
@@ -61,19 +77,11 @@ def _header_rows(path: Path, text: str) -> tuple[list[str], list[str], list[dict
     return rows[0], rows[1], imports, 3
 
 
-def read(
-    paths: list[Path],
-    *,
-    instrument: Instrument,
-    community: str,
-    pseudonymizer: Pseudonymizer,
-    timezone: str,
-    link_by: str = "email",
-    link_column: str | None = None,
-    waves: dict[str, str] | None = None,
-) -> SurveyRead:
+def read(paths: list[Path], context: ReadContext) -> SurveyRead:
     """Read Qualtrics CSV exports, one file per wave."""
-    responses, quarantines, accounts, unmatched = [], [], [], []
+    instrument, community, pseudonymizer = context.instrument, context.community, context.pseudonymizer
+    timezone, link_by, link_column, waves = context.timezone, context.link_by, context.link_column, context.waves
+    responses, quarantines, accounts, unmatched, extras = [], [], [], [], {}
     for path in paths:
         text = read_text(path)
         ids, questions, imports, n_header = _header_rows(path, text)
@@ -90,14 +98,19 @@ def read(
         zone = zones.pop() if len(zones) == 1 else timezone
 
         matched: dict[str, str] = {}
-        for i, (column_id, question) in enumerate(zip(ids, questions)):
+        file_extras: dict[str, str] = {}
+        for i, (column_id, question) in enumerate(zip(ids, questions, strict=False)):
             item_id = instrument.match_column(column_id, question)
             if item_id and item_id not in matched.values():
                 matched[names[i]] = item_id
-            elif column_id.startswith(("Q", "QID")) and not item_id:
+            elif column_id and column_id not in BUILT_IN and column_id != link_column and not item_id:
                 unmatched.append(f"{path.name}: {column_id} {question[:60]}")
+                matched[names[i]] = f"{UNMAPPED}{column_id}"
+                file_extras[f"{UNMAPPED}{column_id}"] = question or column_id
+        extras |= file_extras
 
-        def column(*candidates: str) -> pl.Expr:
+        def column(*candidates: str, ids=ids, names=names) -> pl.Expr:
+            """The first of the named built-in columns present in this file."""
             for candidate in candidates:
                 if candidate in ids:
                     return pl.col(names[ids.index(candidate)])
@@ -117,7 +130,7 @@ def read(
         )
         wave = wave_for(path, waves or {})
         frame, quarantine, file_accounts = to_responses(
-            wide, instrument=instrument, community=community, wave=wave, platform=PLATFORM,
+            wide, instrument=instrument, extra_items=unmapped_items(file_extras), community=community, wave=wave, platform=PLATFORM,
             link_by=link_by, time_formats=TIME_FORMATS, timezone=zone, pseudonymizer=pseudonymizer,
         )
         responses.append(frame)
@@ -130,4 +143,5 @@ def read(
         accounts=accounts,
         unmatched_columns=unmatched,
         files=[str(path) for path in paths],
+        extra_items=unmapped_items(extras),
     )

@@ -10,7 +10,6 @@ excluded, so the row count still balances.
 
 from __future__ import annotations
 
-import io
 import json
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -23,29 +22,29 @@ from value_pipeline.identity import Pseudonymizer
 from value_pipeline.ingest.common import (
     Account,
     ForumRead,
+    ReadContext,
     merge_members,
     quarantine_frame,
     read_json,
     split_by_reason,
 )
+from value_pipeline.ingest.detect import Sniff
 from value_pipeline.text import count_urls, slack_to_text
 
 PLATFORM = "slack"
+KIND = "forum"
+ONE_EXPORT_PER_PATH = True
 # Subtypes that are a member's own words; everything else is a system or bot event.
 MEMBER_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
 MAX_ZIP_MEMBER_BYTES = 256 * 2**20
 MAX_ZIP_TOTAL_BYTES = 4 * 2**30
 
 
-def looks_like(path: Path) -> bool:
-    """A folder or zip holding channels.json (or users.json) and per-day channel files."""
-    if path.is_dir():
-        return (path / "channels.json").is_file() or (path / "users.json").is_file()
-    if path.suffix.lower() == ".zip" and zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            names = {PurePosixPath(name).name for name in archive.namelist()}
-        return "channels.json" in names or "users.json" in names
-    return False
+def looks_like(sniff: Sniff) -> bool:
+    """A folder or zip holding channels.json and per-day channel files."""
+    if sniff.is_dir:
+        return (sniff.path / "channels.json").is_file()
+    return any(PurePosixPath(name).name == "channels.json" for name in sniff.zip_names)
 
 
 def _export_files(path: Path) -> dict[str, bytes | Path]:
@@ -86,14 +85,23 @@ def _load(name: str, content: bytes | Path, export: Path):
         raise InputError(f"{export}!{name}", f"not valid JSON: {error}") from error
 
 
-def read(
-    export: Path,
-    member_files: list[Path],
-    community: str,
-    pseudonymizer: Pseudonymizer,
-    staff: set[str] = frozenset(),
-) -> ForumRead:
-    """Read a Slack export (a folder or a zip) into canonical posts and members."""
+def read(paths: list[Path], context: ReadContext) -> ForumRead:
+    """Read Slack exports (each a folder or a zip) into canonical posts and members."""
+    reads = [_read_export(Path(path), context) for path in paths]
+    if len(reads) == 1:
+        return reads[0]
+    return ForumRead(
+        platform=PLATFORM,
+        posts=pl.concat([r.posts for r in reads]),
+        members=pl.concat([r.members for r in reads]).unique("author_key", keep="first", maintain_order=True),
+        quarantine=pl.concat([r.quarantine for r in reads]),
+        accounts=[a for r in reads for a in r.accounts],
+        files=[f for r in reads for f in r.files],
+    )
+
+
+def _read_export(export: Path, context: ReadContext) -> ForumRead:
+    community, pseudonymizer, staff = context.community, context.pseudonymizer, context.staff
     files = _export_files(export)
     if "channels.json" not in files:
         raise InputError(export, "not a Slack export: channels.json is missing")

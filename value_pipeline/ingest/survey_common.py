@@ -3,7 +3,9 @@
 A platform reader only knows its own file layout. It hands over a wide frame with one
 row per respondent (all strings) and these columns:
 `_file`, `_row`, `submitted_raw`, `identifier` (email/username or null), `response_id`,
-`is_preview`, and one column per matched instrument item (named by item id).
+`is_preview`, one column per matched instrument item (named by item id), and one per
+question the instrument does not know (named `unmapped:<column>`, see `unmapped_items`):
+those answers are kept as text (and as a number when they are one), never dropped.
 `to_responses` does the rest: parse times, key respondents, unpivot answers, turn
 labels into numbers, keep the latest submission per respondent and wave, and account
 for every row and every answer.
@@ -17,7 +19,12 @@ import polars as pl
 
 from value_pipeline import schema
 from value_pipeline.identity import Pseudonymizer
-from value_pipeline.ingest.common import Account, local_datetime, quarantine_frame, split_by_reason
+from value_pipeline.ingest.common import (
+    Account,
+    local_datetime,
+    quarantine_frame,
+    split_by_reason,
+)
 from value_pipeline.instrument import MISSING_ANSWERS, Instrument, normalize_expr
 
 
@@ -32,10 +39,27 @@ def wave_for(path: Path, waves: dict[str, str]) -> str:
     return path.stem
 
 
+UNMAPPED = "unmapped:"
+
+
+def unmapped_items(columns: dict[str, str]) -> pl.DataFrame:
+    """survey_items rows for export questions the instrument does not map: {item_id: question}.
+
+    They belong to no cycle, so no indicator uses them until an evaluator maps them in
+    the instrument; the answers stay in survey_responses for inspection.
+    """
+    rows = [
+        {"item_id": item_id, "text": question, "construct": "unmapped", "kind": "unmapped", "evidence_type": "self_report"}
+        for item_id, question in columns.items()
+    ]
+    return schema.conform(pl.DataFrame(rows, schema={k: pl.String for k in ("item_id", "text", "construct", "kind", "evidence_type")}), schema.SURVEY_ITEMS)
+
+
 def to_responses(
     wide: pl.DataFrame,
     *,
     instrument: Instrument,
+    extra_items: pl.DataFrame | None = None,
     community: str,
     wave: str,
     platform: str,
@@ -45,7 +69,9 @@ def to_responses(
     pseudonymizer: Pseudonymizer,
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[Account]]:
     """Long survey_responses, quarantine and accounts (respondent rows, answers)."""
+    extra_items = extra_items if extra_items is not None else schema.empty(schema.SURVEY_ITEMS)
     item_ids = [item.id for item in instrument.items if item.id in wide.columns]
+    item_ids += [item for item in extra_items.get_column("item_id").to_list() if item in wide.columns]
     # Respondents who gave an identifier are keyed by it (and so link to forum members);
     # the others by their response id (or file and row), which links to nothing.
     linked = pseudonymizer.key_series(link_by, wide.get_column("identifier"), platform)
@@ -84,7 +110,7 @@ def to_responses(
         .with_columns(answer=pl.col("answer").cast(pl.String).str.strip_chars())
         .filter(pl.col("answer").is_not_null() & ~pl.col("answer").str.to_lowercase().is_in(list(MISSING_ANSWERS)))
     )
-    items = instrument.items_frame().select("item_id", "kind", "scale_min", "scale_max")
+    items = pl.concat([instrument.items_frame(), extra_items]).select("item_id", "kind", "scale_min", "scale_max")
     codes = instrument.answer_codes()
     long = (
         long.join(items, on="item_id", how="left")
@@ -92,7 +118,7 @@ def to_responses(
         .join(codes, left_on=["item_id", "answer_norm"], right_on=["item_id", "answer"], how="left")
         .with_columns(number=pl.coalesce("code", pl.col("answer").cast(pl.Float64, strict=False)))
         .with_columns(
-            reason=pl.when(pl.col("kind").is_in(["open"])).then(None)
+            reason=pl.when(pl.col("kind").is_in(["open", "unmapped"])).then(None)
             .when(pl.col("number").is_null()).then(pl.lit("unrecognised answer for a scale item"))
             .when((pl.col("number") < pl.col("scale_min")) | (pl.col("number") > pl.col("scale_max")))
             .then(pl.lit("answer outside the item's scale"))
@@ -113,7 +139,7 @@ def to_responses(
         submitted_at="submitted_at",
         item_id="item_id",
         value_num=pl.when(pl.col("kind") == "open").then(None).otherwise(pl.col("number")),
-        value_text=pl.when(pl.col("kind") == "open").then(pl.col("answer")).otherwise(None),
+        value_text=pl.when(pl.col("kind").is_in(["open", "unmapped"])).then(pl.col("answer")).otherwise(None),
         consent_to_quote=pl.col("consent").fill_null(False),
         source_file="_file",
         source_row="_row",
