@@ -16,7 +16,8 @@ _BLOCK_TAGS = {
     "h1", "h2", "h3", "h4", "h5", "h6", "aside", "section", "article", "hr",
 }
 _DROPPED_TAGS = {"script", "style", "template", "noscript", "head"}
-_URL = re.compile(r"https?://[^\s<>|\"')\]]+", re.IGNORECASE)
+URL_PATTERN = r"(?i)https?://[^\s<>|\"')\]]+"  # Python re and polars share this syntax
+_URL = re.compile(URL_PATTERN)
 _SLACK_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
 _SLACK_MENTION = re.compile(r"<[@#!]([A-Z0-9^]+)(?:\|([^>]*))?>")
 _SPACES = re.compile(r"[ \t\f\v\u00a0]+")
@@ -77,6 +78,26 @@ def slack_to_text(text: str | None) -> str:
     text = _SLACK_MENTION.sub(lambda m: "@" + (m.group(2) or "member"), text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return _tidy(text)
+
+
+# UTF-8 read as Windows-1252/Latin-1 and saved again ("CafÃ©", "teachersâ€™") leaves
+# these two-character sequences; text without them is never touched.
+_MOJIBAKE = re.compile("[\u00c2\u00c3\u00c5\u00e2][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]")
+
+
+def repair_mojibake(text: str) -> str:
+    """Repair double-encoded text (UTF-8 decoded as Windows-1252 and re-encoded) with ftfy.
+
+    Only lines that show mojibake are handed to ftfy, so clean files cost one regex scan;
+    ftfy's `fix_encoding` changes nothing but the encoding damage (quotes stay curly).
+    """
+    if not _MOJIBAKE.search(text):
+        return text
+    import ftfy
+
+    return "".join(
+        ftfy.fix_encoding(line) if _MOJIBAKE.search(line) else line for line in text.splitlines(keepends=True)
+    )
 
 
 def count_urls(text: str | None) -> int:

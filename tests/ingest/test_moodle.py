@@ -60,3 +60,22 @@ def test_missing_columns_name_the_file(tmp_path, context):
         moodle.read([bad], context())
     assert str(error.value).startswith(str(bad))
     assert "missing column(s) discussion, parent, userid, created" in str(error.value)
+
+
+def test_json_export_reads_like_the_csv(tmp_path, context):
+    import json
+
+    from value_pipeline.ingest.detect import Sniff
+
+    csv_file = _write(tmp_path / "Module 1.csv", [
+        '11,5,0,101,Ana Ruiz,1770076920,1770076920,1,Week 1 task,<p>Try the task</p>,1,0,,0,0,0,0,,4,20',
+        '12,5,11,102,Ben Ode,1770080520,1770080520,1,Re: Week 1 task,<p>We tried it</p>,1,0,,0,0,0,0,,3,12',
+    ])
+    rows = pl.read_csv(csv_file, infer_schema=False).to_dicts()
+    for wrapped in (rows, [rows]):  # both shapes Moodle versions write
+        json_file = tmp_path / "Module 1.json"
+        json_file.write_text(json.dumps(wrapped))
+        assert moodle.looks_like(Sniff(json_file))
+        from_json = moodle.read([json_file], context()).posts.drop("source_file")
+        from_csv = moodle.read([csv_file], context()).posts.drop("source_file")
+        assert from_json.equals(from_csv)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from value_pipeline.identity import Pseudonymizer
     from value_pipeline.instrument import Instrument
 from value_pipeline.privacy import scrub_expr
+from value_pipeline.text import repair_mojibake
 
 MAX_RAW_CHARS = 300  # quarantined rows keep a scrubbed excerpt, enough to find the row
 
@@ -150,7 +151,12 @@ def read_json(path: Path, max_bytes: int = 512 * 1024 * 1024):
 
 
 def read_text(path: Path) -> str:
-    """Read a text export (CSV/TSV), accepting UTF-8 (with or without BOM) and UTF-16."""
+    """Read a text export (CSV/TSV): UTF-8 (with or without BOM), UTF-16 (by BOM), or a
+    legacy 8-bit encoding (Windows-1252); double-encoded text is repaired."""
+    return repair_mojibake(_decode_text(path))
+
+
+def _decode_text(path: Path) -> str:
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -198,15 +204,20 @@ def merge_members(listed: pl.DataFrame, posts: pl.DataFrame, community: str) -> 
 
 
 def local_datetime(column: str, formats: list[str], timezone: str) -> pl.Expr:
-    """Parse a column of local wall-clock times in any of `formats` into UTC.
+    """Parse a column of times into UTC: ISO 8601 with an offset (or Z) as given, epoch
+    seconds, or local wall-clock times in any of `formats` in `timezone`.
 
-    Epoch seconds (all digits) are accepted too. Unparseable values become null (the
-    reader quarantines them). Ambiguous times at a DST change take the earlier instant.
+    Unparseable values become null (the reader quarantines them). Ambiguous local times
+    at a DST change take the earlier instant.
     """
     text = pl.col(column).cast(pl.String).str.strip_chars()
+    with_offset = (
+        pl.when(text.str.contains(r"(Z|[+-]\d{2}:?\d{2})$"))
+        .then(text.str.replace(r"Z$", "+00:00").str.to_datetime("%+", strict=False, time_zone="UTC", time_unit="us"))
+    )
     epoch = pl.from_epoch(
         pl.when(text.str.contains(r"^\d{9,11}$")).then(text.cast(pl.Int64, strict=False)), time_unit="s"
     ).dt.replace_time_zone("UTC")
     local = pl.coalesce(*[text.str.to_datetime(fmt, strict=False, time_unit="us") for fmt in formats])
     wall = local.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
-    return pl.coalesce(epoch.dt.cast_time_unit("us"), wall)
+    return pl.coalesce(with_offset, epoch.dt.cast_time_unit("us"), wall)

@@ -61,7 +61,7 @@ class Sniff:
     def csv_rows(self) -> list[list[str]]:
         """The first three CSV/TSV rows (delimiter sniffed among , ; and tab)."""
         text = self.head_text
-        if not text.strip() or self.looks_like_json or self.is_binary:
+        if not text.strip() or self.looks_like_json or self.is_binary or self.is_parquet:
             return []
         sample = text[:8192]
         try:
@@ -78,6 +78,27 @@ class Sniff:
     @property
     def header(self) -> list[str]:
         return [cell.strip() for cell in self.csv_rows[0]] if self.csv_rows else []
+
+    @property
+    def is_parquet(self) -> bool:
+        return self.head_bytes[:4] == b"PAR1"
+
+    @cached_property
+    def parquet_columns(self) -> list[str]:
+        """Column names of a Parquet file (read from its footer only)."""
+        if not self.is_parquet:
+            return []
+        import polars as pl
+
+        try:
+            return list(pl.read_parquet_schema(self.path))
+        except (OSError, pl.exceptions.PolarsError):
+            return []
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names of a tabular file: the Parquet schema or the CSV header."""
+        return self.parquet_columns if self.is_parquet else self.header
 
     @property
     def looks_like_json(self) -> bool:

@@ -18,11 +18,11 @@ from pathlib import Path
 from types import ModuleType
 
 from value_pipeline.errors import InputError
-from value_pipeline.ingest import discourse, google_forms, moodle, qualtrics, slack
+from value_pipeline.ingest import discourse, generic, generic_survey, google_forms, moodle, qualtrics, slack
 from value_pipeline.ingest.detect import Sniff, describe_unknown
 
-FORUM_FORMATS: list[ModuleType] = [discourse, slack, moodle]
-SURVEY_FORMATS: list[ModuleType] = [qualtrics, google_forms]
+FORUM_FORMATS: list[ModuleType] = [discourse, slack, moodle, generic]
+SURVEY_FORMATS: list[ModuleType] = [qualtrics, google_forms, generic_survey]
 
 
 def formats(kind: str) -> list[ModuleType]:

@@ -1,4 +1,4 @@
-"""Moodle forum export (CSV) -> canonical posts and members.
+"""Moodle forum export (CSV or JSON) -> canonical posts and members.
 
 Moodle's forum "Export" (mod/forum/export.php) writes one file per forum with the
 columns id, discussion, parent, userid, userfullname, created, modified, mailed,
@@ -30,6 +30,7 @@ from value_pipeline.ingest.common import (
     local_datetime,
     merge_members,
     quarantine_frame,
+    read_json,
     read_text,
     require_columns,
     split_by_reason,
@@ -51,12 +52,38 @@ DATE_FORMATS = [
 ]
 
 
+FINGERPRINT = {"discussion", "parent", "userid", "message"}
+
+
 def looks_like(sniff: Sniff) -> bool:
-    """A CSV with Moodle's forum export columns."""
-    return {"discussion", "parent", "userid", "message"} <= set(sniff.header)
+    """A CSV, or a JSON array, with Moodle's forum export columns."""
+    if FINGERPRINT <= set(sniff.header):
+        return True
+    if sniff.looks_like_json:
+        records = _json_records(sniff.json)
+        return bool(records) and isinstance(records[0], dict) and FINGERPRINT <= records[0].keys()
+    return False
+
+
+def _json_records(data) -> list:
+    """Moodle's JSON dataformat writes the rows as an array, some versions wrapped in a
+    sheet array (`[[{...}, ...]]`)."""
+    if isinstance(data, list) and data and isinstance(data[0], list):
+        data = data[0]
+    return data if isinstance(data, list) else []
 
 
 def _csv(path: Path) -> pl.DataFrame:
+    """A Moodle export as a frame of strings, from CSV or JSON."""
+    if Sniff(path).looks_like_json:
+        records = _json_records(read_json(path))
+        if not records or not all(isinstance(r, dict) for r in records):
+            raise InputError(path, "not a Moodle JSON export: expected an array of post objects")
+        columns = list(dict.fromkeys(key for record in records for key in record))
+        return pl.DataFrame(
+            [{k: (None if record.get(k) is None else str(record.get(k))) for k in columns} for record in records],
+            schema={k: pl.String for k in columns},
+        )
     text = read_text(path)
     try:
         return pl.read_csv(io.StringIO(text), infer_schema=False, truncate_ragged_lines=False)
