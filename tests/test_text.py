@@ -21,3 +21,21 @@ def test_slack_markup_becomes_plain_text():
     text = "<@U0BMQB6JE>: see <https://youcubed.org/tasks|Youcubed tasks> &amp; <https://nctm.org>"
     assert slack_to_text(text) == "@member: see Youcubed tasks & https://nctm.org"
     assert count_urls(text) == 2
+
+
+def test_html_edge_cases_entities_comments_and_stray_angle_brackets():
+    html = ('<!-- draft --><h2>Unit&nbsp;3</h2><p>Caf&eacute; &#233; &#x2014; 5 &lt; 7 &amp;amp;</p>'
+            '<style type="text/css">p{color:red}</style><SCRIPT src="x.js"></SCRIPT><p>a < b and c > d</p>')
+    assert html_to_text(html) == "Unit 3\n\nCafé é — 5 < 7 &amp;\n\na < b and c > d"
+
+
+def test_vectorized_and_scalar_versions_agree():
+    import polars as pl
+
+    from value_pipeline.text import html_links_series, html_to_text_series, slack_to_text_series
+
+    bodies = ["<p>one</p>", None, '<a href="https://x.example">x</a> <a href="#top">top</a>', "plain"]
+    assert html_to_text_series(pl.Series(bodies)).to_list() == [html_to_text(b) for b in bodies]
+    assert html_links_series(pl.Series(bodies)).to_list() == [html_links(b) for b in bodies]
+    slack = ["see <#C024BE7LR|general> and <@U123>", "<mailto:a@b.example|mail me>"]
+    assert slack_to_text_series(pl.Series(slack)).to_list() == ["see #general and @member", "mail me"]

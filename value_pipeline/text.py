@@ -7,77 +7,98 @@ coder and the report never see markup, and script or style content is dropped.
 
 from __future__ import annotations
 
+import html
 import re
 
-import tinyhtml5
+import polars as pl
 
-_BLOCK_TAGS = {
-    "p", "div", "br", "li", "ul", "ol", "tr", "table", "blockquote", "pre",
-    "h1", "h2", "h3", "h4", "h5", "h6", "aside", "section", "article", "hr",
-}
-_DROPPED_TAGS = {"script", "style", "template", "noscript", "head"}
 URL_PATTERN = r"(?i)https?://[^\s<>|\"')\]]+"  # Python re and polars share this syntax
 _URL = re.compile(URL_PATTERN)
-_SLACK_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
-_SLACK_MENTION = re.compile(r"<[@#!]([A-Z0-9^]+)(?:\|([^>]*))?>")
-_SPACES = re.compile(r"[ \t\f\v\u00a0]+")
-_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+# HTML to text as polars regex passes (Rust regex: no back-references, hence one pass per
+# dropped element). Output is only ever text, never rendered as HTML, so a leftover of
+# malformed markup costs a few characters of noise, not safety.
+_DROPPED = [rf"(?is)<{tag}\b.*?</{tag}\s*>" for tag in ("script", "style", "template", "noscript", "head")]
+_DROPPED += [r"(?s)<!--.*?-->", r"(?i)<!\[CDATA\[.*?\]\]>"]
+_BLOCK = r"(?i)</?(?:p|div|br|hr|li|ul|ol|tr|td|th|table|blockquote|pre|h[1-6]|aside|section|article|details|summary|figure|figcaption|dd|dt|dl)\b[^>]*>"
+_TAG = r"</?[A-Za-z][^>]*>|<![^>]*>"
+_COMMON_ENTITIES = {
+    "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&#x27;": "'", "&apos;": "'",
+    "&nbsp;": " ", "&hellip;": "\u2026", "&mdash;": "\u2014", "&ndash;": "\u2013", "&rsquo;": "\u2019",
+    "&lsquo;": "\u2018", "&ldquo;": "\u201c", "&rdquo;": "\u201d", "&#8217;": "\u2019", "&#8220;": "\u201c", "&#8221;": "\u201d",
+}
+_OTHER_ENTITY = r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});"
+_LINK = r"(?i)<a\b[^>]*\bhref\s*=\s*[\"']?https?:"
+_SLACK_LABELLED = r"<(?:https?|mailto):[^|>]+\|([^>]*)>"
+_SLACK_BARE = r"<((?:https?|mailto):[^|>]+)>"
+_SLACK_NAMED_MENTION = r"<@[A-Z0-9]+\|([^>]*)>"
+_SLACK_CHANNEL = r"<#[A-Z0-9]+\|([^>]*)>"
+_SLACK_MENTION = r"<[@#!][A-Za-z0-9^]+>"
 
 
-def _local(tag: object) -> str:
-    return tag.rsplit("}", 1)[-1].lower() if isinstance(tag, str) else ""
-
-
-def html_to_text(html: str | None) -> str:
-    """Plain text of an HTML fragment: block elements become line breaks, scripts vanish."""
-    if not html:
-        return ""
-    if "<" not in html and "&" not in html:
-        return _tidy(html)
-    root = tinyhtml5.parse(html)
-    parts: list[str] = []
-
-    def walk(element) -> None:
-        tag = _local(element.tag)
-        if tag in _DROPPED_TAGS:
-            if element.tail:
-                parts.append(element.tail)
-            return
-        if tag in _BLOCK_TAGS:
-            parts.append("\n")
-        if element.text:
-            parts.append(element.text)
-        for child in element:
-            walk(child)
-        if tag in _BLOCK_TAGS:
-            parts.append("\n")
-        if element.tail:
-            parts.append(element.tail)
-
-    walk(root)
-    return _tidy("".join(parts))
-
-
-def html_links(html: str | None) -> int:
-    """Number of hyperlinks (`<a href>` to a URL) in an HTML fragment."""
-    if not html:
-        return 0
-    root = tinyhtml5.parse(html)
-    return sum(
-        1
-        for element in root.iter()
-        if _local(element.tag) == "a" and str(element.get("href", "")).lower().startswith(("http:", "https:"))
+def tidy_expr(expr: pl.Expr) -> pl.Expr:
+    """Collapse runs of spaces, trim lines, keep at most one blank line, strip the ends."""
+    return (
+        expr.str.replace_all("\r\n?", "\n")
+        .str.replace_all("[ \t\f\v\u00a0]+", " ")
+        .str.replace_all(" ?\n ?", "\n")
+        .str.replace_all("\n{3,}", "\n\n")
+        .str.strip_chars()
     )
 
 
+def html_to_text_series(bodies: pl.Series) -> pl.Series:
+    """Plain text of a column of HTML fragments: block elements become line breaks,
+    scripts, styles and comments vanish, entities are decoded. Vectorized: the common
+    entities in one Aho-Corasick pass; the rare rows that still hold an entity after it
+    (numeric or uncommon named ones) are decoded from the stripped text by the standard
+    library, so nothing is decoded twice."""
+    expr = pl.col("html").fill_null("")
+    for pattern in _DROPPED:
+        expr = expr.str.replace_all(pattern, "")
+    stripped = pl.DataFrame({"html": bodies.cast(pl.String)}).select(
+        expr.str.replace_all(_BLOCK, "\n").str.replace_all(_TAG, "")
+    ).to_series()
+    text = stripped.str.replace_many(list(_COMMON_ENTITIES), list(_COMMON_ENTITIES.values()))
+    rare = text.str.contains(_OTHER_ENTITY).fill_null(False)
+    if rare.any():
+        text = text.scatter(rare.arg_true(), stripped.filter(rare).map_elements(html.unescape, return_dtype=pl.String))
+    return pl.DataFrame({"t": text}).select(tidy_expr(pl.col("t"))).to_series().alias(bodies.name)
+
+
+def html_links_series(bodies: pl.Series) -> pl.Series:
+    """Number of hyperlinks (`<a href>` to a web URL) in each HTML fragment."""
+    return bodies.cast(pl.String).str.count_matches(_LINK).fill_null(0).cast(pl.Int64)
+
+
+def slack_to_text_series(texts: pl.Series) -> pl.Series:
+    """Plain text of Slack messages: `<url|label>` becomes the label, bare `<url>` the url,
+    mentions become "@name" (or "@member" when the export gives only an id)."""
+    expr = (
+        pl.col("t").fill_null("")
+        .str.replace_all(_SLACK_LABELLED, "${1}")
+        .str.replace_all(_SLACK_BARE, "${1}")
+        .str.replace_all(_SLACK_NAMED_MENTION, "@${1}")
+        .str.replace_all(_SLACK_CHANNEL, "#${1}")
+        .str.replace_all(_SLACK_MENTION, "@member")
+        .str.replace_many(["&lt;", "&gt;", "&amp;"], ["<", ">", "&"])
+    )
+    return pl.DataFrame({"t": texts.cast(pl.String)}).select(tidy_expr(expr)).to_series().alias(texts.name)
+
+
+def html_to_text(fragment: str | None) -> str:
+    """Plain text of one HTML fragment (the column version, on one value)."""
+    return html_to_text_series(pl.Series([fragment], dtype=pl.String))[0] if fragment else ""
+
+
+def html_links(fragment: str | None) -> int:
+    """Number of hyperlinks (`<a href>` to a web URL) in one HTML fragment."""
+    return int(html_links_series(pl.Series([fragment], dtype=pl.String))[0]) if fragment else 0
+
+
 def slack_to_text(text: str | None) -> str:
-    """Plain text of a Slack message: `<url|label>` becomes the label (or url), mentions drop ids."""
-    if not text:
-        return ""
-    text = _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1), text)
-    text = _SLACK_MENTION.sub(lambda m: "@" + (m.group(2) or "member"), text)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return _tidy(text)
+    """Plain text of one Slack message."""
+    return slack_to_text_series(pl.Series([text], dtype=pl.String))[0] if text else ""
 
 
 # UTF-8 read as Windows-1252/Latin-1 and saved again ("CafÃ©", "teachersâ€™") leaves
@@ -105,8 +126,3 @@ def count_urls(text: str | None) -> int:
     if not text:
         return 0
     return len(_URL.findall(text))
-
-
-def _tidy(text: str) -> str:
-    lines = (_SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").split("\n"))
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()

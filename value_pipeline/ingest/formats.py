@@ -18,11 +18,21 @@ from pathlib import Path
 from types import ModuleType
 
 from value_pipeline.errors import InputError
-from value_pipeline.ingest import discourse, generic, generic_survey, google_forms, moodle, qualtrics, slack
+from value_pipeline.ingest import (
+    discourse,
+    generic,
+    generic_survey,
+    google_forms,
+    limesurvey,
+    moodle,
+    qualtrics,
+    slack,
+    surveymonkey,
+)
 from value_pipeline.ingest.detect import Sniff, describe_unknown
 
 FORUM_FORMATS: list[ModuleType] = [discourse, slack, moodle, generic]
-SURVEY_FORMATS: list[ModuleType] = [qualtrics, google_forms, generic_survey]
+SURVEY_FORMATS: list[ModuleType] = [qualtrics, google_forms, surveymonkey, limesurvey, generic_survey]
 
 
 def formats(kind: str) -> list[ModuleType]:

@@ -48,7 +48,7 @@ from value_pipeline.ingest.common import (
     split_by_reason,
 )
 from value_pipeline.ingest.detect import Sniff
-from value_pipeline.text import URL_PATTERN, html_links, html_to_text
+from value_pipeline.text import URL_PATTERN, html_links_series, html_to_text_series
 
 PLATFORM = "generic"
 KIND = "forum"
@@ -114,8 +114,8 @@ def read(paths: list[Path], context: ReadContext) -> ForumRead:
     html = bool(options.get("html"))
     bodies = frame.get_column("body_text")
     if html:
-        text = bodies.map_elements(html_to_text, return_dtype=pl.String)
-        links = bodies.map_elements(html_links, return_dtype=pl.Int64)
+        text = html_to_text_series(bodies)
+        links = html_links_series(bodies)
     else:
         text = bodies.str.strip_chars()
         links = bodies.str.count_matches(URL_PATTERN).cast(pl.Int64)

@@ -36,7 +36,7 @@ from value_pipeline.ingest.common import (
     split_by_reason,
 )
 from value_pipeline.ingest.detect import Sniff
-from value_pipeline.text import html_links, html_to_text
+from value_pipeline.text import html_links_series, html_to_text_series
 
 PLATFORM = "moodle"
 KIND = "forum"
@@ -112,9 +112,8 @@ def read(paths: list[Path], context: ReadContext) -> ForumRead:
             raw = raw.with_columns(pl.lit(None, pl.String).alias(column))
 
     keys = _user_keys(raw.get_column("userid"), users, pseudonymizer, staff)
-    # HTML is parsed once per message; every other step is a polars expression.
-    bodies = raw.get_column("message").map_elements(html_to_text, return_dtype=pl.String)
-    links = raw.get_column("message").map_elements(html_links, return_dtype=pl.Int64)
+    bodies = html_to_text_series(raw.get_column("message"))
+    links = html_links_series(raw.get_column("message"))
     frame = raw.with_columns(
         body=bodies.fill_null(""),
         links=links.fill_null(0),

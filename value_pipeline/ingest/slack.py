@@ -5,7 +5,8 @@ per day (`YYYY-MM-DD.json`, a list of messages). A message is identified by its
 channel and `ts`; thread replies carry the parent's `thread_ts` and are filed under the
 day they were written, not the parent's day. System messages (joins, leaves, topic
 changes, bot and integration messages) are not member posts: they are quarantined as
-excluded, so the row count still balances.
+excluded, so the row count still balances. Edited messages hold their final text in
+the export (the `edited` marker is not needed downstream).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from value_pipeline.ingest.common import (
     split_by_reason,
 )
 from value_pipeline.ingest.detect import Sniff
-from value_pipeline.text import count_urls, slack_to_text
+from value_pipeline.text import URL_PATTERN, slack_to_text_series
 
 PLATFORM = "slack"
 KIND = "forum"
@@ -149,8 +150,8 @@ def _message_record(message: dict, channel: str, channel_id: str, source: str, r
         "user": message.get("user") if isinstance(message.get("user"), str) else None,
         "subtype": message.get("subtype"),
         "bot": bool(message.get("bot_id")) and not message.get("user"),
-        "text": slack_to_text(text),
-        "n_links": count_urls(text) + sum(1 for a in attachments if isinstance(a, dict) and a.get("from_url")),
+        "text": text,
+        "n_unfurls": sum(1 for a in attachments if isinstance(a, dict) and a.get("from_url")),
         "n_files": len(files),
         "n_reactions": sum(r.get("count", 0) for r in message.get("reactions") or [] if isinstance(r, dict)),
         "_channel": channel,
@@ -205,13 +206,15 @@ def _identities(users: list, pseudonymizer: Pseudonymizer, staff: set[str]) -> p
 def _posts(records: list[dict], identities: pl.DataFrame, community: str):
     columns = {
         "ts": pl.String, "thread_ts": pl.String, "user": pl.String, "subtype": pl.String, "bot": pl.Boolean,
-        "text": pl.String, "n_links": pl.Int64, "n_files": pl.Int64, "n_reactions": pl.Int64,
+        "text": pl.String, "n_unfurls": pl.Int64, "n_files": pl.Int64, "n_reactions": pl.Int64,
         "_channel": pl.String, "_channel_id": pl.String, "_file": pl.String, "_row": pl.Int64, "_malformed": pl.Boolean,
     }
     frame = pl.DataFrame(records, schema=columns).join(
         identities.filter(pl.col("user").is_not_null()).drop("_row"), on="user", how="left"
     )
     frame = frame.with_columns(
+        n_links=pl.col("text").str.count_matches(URL_PATTERN).fill_null(0).cast(pl.Int64) + pl.col("n_unfurls").fill_null(0),
+        text=slack_to_text_series(frame.get_column("text")),
         post_id=pl.col("_channel_id") + ":" + pl.col("ts"),
         created=pl.from_epoch(
             (pl.col("ts").cast(pl.Float64, strict=False) * 1_000_000).cast(pl.Int64, strict=False), time_unit="us"
