@@ -112,7 +112,7 @@ def repair_mojibake(text: str) -> str:
     Only lines that show mojibake are handed to ftfy, so clean files cost one regex scan;
     ftfy's `fix_encoding` changes nothing but the encoding damage (quotes stay curly).
     """
-    if not _MOJIBAKE.search(text):
+    if not any(lead in text for lead in "\u00c2\u00c3\u00c5\u00e2") or not _MOJIBAKE.search(text):
         return text
     import ftfy
 

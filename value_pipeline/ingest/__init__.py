@@ -120,7 +120,8 @@ def _assemble(slug, config, forum_reads, survey_reads, items, groups) -> Communi
         quarantine=pl.concat(quarantine) if quarantine else schema.empty(schema.QUARANTINE),
         accounts=[a for r in [*forum_reads, *survey_reads] for a in r.accounts],
         platforms=sorted({module.PLATFORM for group in groups for module in group}),
-        files={str(path): module.PLATFORM for group in groups for module, paths in group.items() for path in paths},
+        # Readers label their files (an archive's name can hold its owner's username).
+        files={label: r.platform for r in [*forum_reads, *survey_reads] for label in r.files},
         notes=[n for r in [*forum_reads, *survey_reads] for n in r.notes],
         unmatched_questions=[q for r in survey_reads for q in r.unmatched_columns],
     )

@@ -118,8 +118,11 @@ class Sniff:
         """Names inside a zip file (empty for anything else)."""
         if not self.path.is_file() or not zipfile.is_zipfile(self.path):
             return []
-        with zipfile.ZipFile(self.path) as archive:
-            return archive.namelist()
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                return archive.namelist()
+        except (zipfile.BadZipFile, OSError) as error:
+            raise InputError(self.path, f"not a readable zip: {error}") from error
 
     def contains(self, name: str) -> bool:
         """A folder or zip that holds a file of this name (at any depth)."""

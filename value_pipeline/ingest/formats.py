@@ -19,6 +19,7 @@ from types import ModuleType
 
 from value_pipeline.errors import InputError
 from value_pipeline.ingest import (
+    canvas,
     discourse,
     generic,
     generic_survey,
@@ -26,13 +27,15 @@ from value_pipeline.ingest import (
     limesurvey,
     moodle,
     qualtrics,
+    redcap,
     slack,
     surveymonkey,
 )
 from value_pipeline.ingest.detect import Sniff, describe_unknown
 
-FORUM_FORMATS: list[ModuleType] = [discourse, slack, moodle, generic]
-SURVEY_FORMATS: list[ModuleType] = [qualtrics, google_forms, surveymonkey, limesurvey, generic_survey]
+FORUM_FORMATS: list[ModuleType] = [discourse, canvas, slack, moodle, generic]
+# generic_survey last: it claims any table with item columns (REDCap data files too).
+SURVEY_FORMATS: list[ModuleType] = [qualtrics, google_forms, surveymonkey, limesurvey, redcap, generic_survey]
 
 
 def formats(kind: str) -> list[ModuleType]:

@@ -1,6 +1,11 @@
-"""Qualtrics response export (CSV) -> survey_responses.
+"""Qualtrics response export (CSV or TSV) -> survey_responses.
 
-Two header layouts are in use:
+Qualtrics offers the response data as CSV (UTF-8, comma-separated) and as TSV
+(Data & Analysis > Export & Import > Export data > TSV: UTF-16 LE with a byte-order
+mark, tab-separated, documented as carrying the same header rows as the CSV; see
+Qualtrics' "Understanding Your Dataset": "CSV and TSV files come with 3 rows of
+headers"). The encoding is recognised by its BOM (`read_text`), the separator from the
+first line. Two header layouts are in use, in either file type:
 - current (3 header rows): column ids (`Q1`, `QID5`, or the question's export tag),
   the question text in the export language, and an `{"ImportId": ...}` JSON row that
   alone carries the timezone of the date columns (`"timeZone"`);
@@ -8,7 +13,9 @@ Two header layouts are in use:
   (`ResponseID`, `EmailAddress`, `Status`, `EndDate`...), often with a BOM and a
   trailing empty column.
 Status 1 (survey preview), 2 (survey test) and the spam statuses are not responses:
-they are quarantined as excluded. Answers may be labels or numeric codes.
+they are quarantined as excluded. Answers may be labels or numeric codes. The response
+id (`R_...`) leads back to the respondent inside Qualtrics, so it is keyed as soon as it
+is read: only its key reaches the quarantine.
 """
 
 from __future__ import annotations
@@ -55,10 +62,19 @@ def _is_qualtrics(rows: list[list[str]]) -> bool:
     return len(rows) >= 2 and rows[0][:1] == ["V1"] and "ResponseID" in rows[1]
 
 
-def _header_rows(path: Path, text: str) -> tuple[list[str], list[str], list[dict], int]:
+def _separator(text: str) -> str:
+    """Tab for a TSV export, else comma: whichever the first line (the column ids) holds more of."""
+    first = text.split("\n", 1)[0]
+    return "\t" if first.count("\t") > first.count(",") else ","
+
+
+def _header_rows(path: Path, text: str, separator: str) -> tuple[list[str], list[str], list[dict], int]:
     """(column ids, question texts, import ids, number of header rows)."""
     try:
-        frame = pl.read_csv(io.StringIO(text), has_header=False, infer_schema=False, n_rows=3, truncate_ragged_lines=True)
+        frame = pl.read_csv(
+            io.StringIO(text), has_header=False, infer_schema=False, n_rows=3, truncate_ragged_lines=True,
+            separator=separator,
+        )
     except pl.exceptions.PolarsError as error:
         raise InputError(path, f"not a readable CSV: {str(error).splitlines()[0]}") from error
     rows = [[value or "" for value in row] for row in frame.rows()]
@@ -78,17 +94,21 @@ def _header_rows(path: Path, text: str) -> tuple[list[str], list[str], list[dict
 
 
 def read(paths: list[Path], context: ReadContext) -> SurveyRead:
-    """Read Qualtrics CSV exports, one file per wave."""
+    """Read Qualtrics CSV or TSV exports, one file per wave."""
     instrument, community, pseudonymizer = context.instrument, context.community, context.pseudonymizer
     timezone, link_by, link_column, waves = context.timezone, context.link_by, context.link_column, context.waves
     responses, quarantines, accounts, unmatched, extras = [], [], [], [], {}
     for path in paths:
         text = read_text(path)
-        ids, questions, imports, n_header = _header_rows(path, text)
+        separator = _separator(text)
+        ids, questions, imports, n_header = _header_rows(path, text, separator)
         try:
-            body = pl.read_csv(io.StringIO(text), has_header=False, infer_schema=False, truncate_ragged_lines=True)
+            body = pl.read_csv(
+                io.StringIO(text), has_header=False, infer_schema=False, truncate_ragged_lines=True, separator=separator,
+            )
         except pl.exceptions.PolarsError as error:
-            raise InputError(path, f"not a readable CSV: {str(error).splitlines()[0]}") from error
+            kind = "TSV" if separator == "\t" else "CSV"
+            raise InputError(path, f"not a readable {kind}: {str(error).splitlines()[0]}") from error
         # Header rows are sliced off after parsing: question texts may hold quoted newlines.
         body = body.slice(n_header)
         body = body.select(body.columns[: len(ids)])
@@ -128,6 +148,8 @@ def read(paths: list[Path], context: ReadContext) -> SurveyRead:
             is_preview=status.is_in(list(NOT_RESPONSES)).fill_null(False) | channel.is_in(["preview", "test"]).fill_null(False),
             **{item_id: pl.col(name) for name, item_id in matched.items()},
         )
+        # The response id leads back to the respondent in Qualtrics: only its key goes on.
+        wide = wide.with_columns(response_id=pseudonymizer.key_series("response_id", wide.get_column("response_id"), PLATFORM))
         wave = wave_for(path, waves or {})
         frame, quarantine, file_accounts = to_responses(
             wide, instrument=instrument, extra_items=unmapped_items(file_extras), community=community, wave=wave, platform=PLATFORM,

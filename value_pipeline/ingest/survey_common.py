@@ -98,8 +98,10 @@ def to_responses(
     )
     accepted_rows, rejected_rows = split_by_reason(rows)
     row_quarantine = quarantine_frame(
+        # A platform's response id leads back to the respondent inside the platform:
+        # the quarantine keeps the file, row and time only.
         community, "survey_responses", rejected_rows.rename({"_file": "source_file", "_row": "source_row"}),
-        ["response_id", "submitted_raw"],
+        ["submitted_raw"],
     )
     row_account = Account("survey_responses", f"{wave} respondent row", wide.height, accepted_rows.height, row_quarantine.height)
 
