@@ -69,6 +69,7 @@ from value_pipeline.ingest.common import (
     quarantine_frame,
     read_json,
     split_by_reason,
+    utc_datetime,
 )
 from value_pipeline.ingest.detect import Sniff
 from value_pipeline.text import html_links_series, html_to_text_series
@@ -209,21 +210,12 @@ def _staff_ids(frame: pl.DataFrame, participants: dict[str, str], staff: frozens
     return sorted(set(by_config) | set(editors))
 
 
-def _utc(column: str) -> pl.Expr:
-    """ISO 8601 times (Canvas writes UTC with Z; offsets accepted; zone-less read as UTC)."""
-    text = pl.col(column).str.strip_chars().str.replace(r"\s*(?:Z|UTC)$", "+00:00").str.replace(r"^(\d{4}-\d\d-\d\d) ", "${1}T")
-    return pl.coalesce(
-        text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", time_zone="UTC", strict=False, time_unit="us"),
-        text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us").dt.replace_time_zone("UTC"),
-    )
-
-
 def _posts(frame: pl.DataFrame, staff_ids: list[str], community: str, pseudonymizer):
     frame = frame.with_columns(
         body=html_to_text_series(frame.get_column("message")).fill_null(""),
         links=html_links_series(frame.get_column("message")).fill_null(0),
         images=pl.col("message").str.count_matches(r"(?i)<img\b").fill_null(0),
-        created=_utc("created_at"),
+        created=utc_datetime("created_at"),
         author_key=pseudonymizer.key_series("user_id", frame.get_column("user_id"), PLATFORM),
         parent=pl.coalesce("parent_id", "nest_parent"),
     )

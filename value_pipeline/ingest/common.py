@@ -221,3 +221,16 @@ def local_datetime(column: str, formats: list[str], timezone: str) -> pl.Expr:
     local = pl.coalesce(*[text.str.to_datetime(fmt, strict=False, time_unit="us") for fmt in formats])
     wall = local.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
     return pl.coalesce(with_offset, epoch.dt.cast_time_unit("us"), wall)
+
+
+def utc_datetime(column: str) -> pl.Expr:
+    """Times from platforms that write UTC: ISO 8601 with `Z` or an offset, `... UTC`,
+    zone-less ISO (read as UTC) or a bare date. Unreadable values become null."""
+    raw = pl.col(column).cast(pl.String).str.strip_chars()
+    text = raw.str.replace(r"\s*(?:Z|UTC)$", "+00:00").str.replace(r"^(\d{4}-\d\d-\d\d) ", "${1}T")
+    return pl.coalesce(
+        text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", time_zone="UTC", strict=False, time_unit="us"),
+        text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us").dt.replace_time_zone("UTC"),
+        text.str.to_datetime("%Y-%m-%dT%H:%M", strict=False, time_unit="us").dt.replace_time_zone("UTC"),
+        raw.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+    )

@@ -87,6 +87,7 @@ from value_pipeline.ingest.common import (
     read_json,
     read_text,
     split_by_reason,
+    utc_datetime,
 )
 from value_pipeline.ingest.detect import Sniff
 from value_pipeline.text import URL_PATTERN, html_links_series, html_to_text_series
@@ -296,21 +297,6 @@ def _staff_flag(usernames: pl.Series, emails_by_username: dict[str, str], staff:
     return usernames.is_in(list(flagged))
 
 
-def _utc(column: str) -> pl.Expr:
-    """Discourse times: ISO 8601 (`...Z`, offsets) from the API, `... UTC` in CSV exports, dates in visits.
-
-    Zone-less times are read as UTC (Discourse writes UTC everywhere); unreadable ones become null.
-    """
-    raw = pl.col(column).cast(pl.String).str.strip_chars()
-    text = raw.str.replace(r"\s*(?:Z|UTC)$", "+00:00").str.replace(r"^(\d{4}-\d\d-\d\d) ", "${1}T")
-    return pl.coalesce(
-        text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", time_zone="UTC", strict=False, time_unit="us"),
-        text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us").dt.replace_time_zone("UTC"),
-        text.str.to_datetime("%Y-%m-%dT%H:%M", strict=False, time_unit="us").dt.replace_time_zone("UTC"),
-        raw.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
-    )
-
-
 def _web_links(links: pl.Expr, column: str) -> pl.Expr:
     """Links in cooked HTML, less the lightbox anchors Discourse wraps around uploaded images."""
     return (links - pl.col(column).fill_null("").str.count_matches(r"<a\b[^>]*\bclass=\"lightbox\"")).clip(lower_bound=0)
@@ -341,7 +327,7 @@ def _posts(records, categories, community, pseudonymizer, staff, emails):
     frame = frame.with_columns(
         _text=html_to_text_series(frame.get_column("cooked")),
         _links=html_links_series(frame.get_column("cooked")),
-        created=_utc("created_at"),
+        created=utc_datetime("created_at"),
         author_key=_author_keys(frame.get_column("username"), emails, pseudonymizer),
         listed_staff=_staff_flag(frame.get_column("username"), emails, staff),
     )
@@ -503,8 +489,8 @@ def _members(users, posts, community, pseudonymizer, staff, emails):
     frame = users.with_columns(
         author_key=_author_keys(users.get_column("username"), emails, pseudonymizer),
         listed_staff=_staff_flag(users.get_column("username"), emails, staff),
-        joined=_utc("created_at"),
-        seen=_utc("last_seen_at"),
+        joined=utc_datetime("created_at"),
+        seen=utc_datetime("last_seen_at"),
     )
     frame = frame.with_columns(
         reason=pl.when(pl.col("_problem").is_not_null()).then(pl.col("_problem"))
@@ -687,7 +673,7 @@ def _archive_posts(archives, json_numbers, categories, community, pseudonymizer,
         _files=pl.when(has_html).then(_attachments("post_cooked"))
         .otherwise(pl.col("post_raw").str.count_matches("upload://")).fill_null(0),
         _ids=pl.col("url").str.extract_groups(r"/t/(?:[^/?#]*/)?(\d+)/(\d+)(?:[/?#]|$)"),
-        created=_utc("created_at"),
+        created=utc_datetime("created_at"),
         _likes=pl.col("like_count").str.strip_chars().cast(pl.Int64, strict=False).fill_null(0),
         author_key=_author_keys(frame.get_column("_username"), emails, pseudonymizer),
         listed_staff=_staff_flag(frame.get_column("_username"), emails, staff),
