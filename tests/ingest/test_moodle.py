@@ -44,11 +44,13 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path, context):
         "1,1,0,7,X,1770076920,,1,Hi,<p>hello again</p>,1,0,,0,0,0,0,,1,5",
         "2,1,1,8,Y,not a date,,1,Re: Hi,<p>yo</p>,1,0,,0,0,0,0,,1,2",
         "3,1,99,8,Y,1770076930,,1,Re: Hi,<p>orphan</p>,1,0,,0,0,0,0,,1,2",
+        "4,1,2,7,X,1770076940,,1,Re: Hi,<p>reply to the undated post</p>,1,0,,0,0,0,0,,1,2",
     ])
     result = moodle.read([forum], context())
     assert result.posts.height == 1
     assert sorted(result.quarantine.get_column("reason").to_list()) == [
-        "duplicate post id (already read)", "missing or unreadable created date", "reply to a post not in the export",
+        "duplicate post id (already read)", "missing or unreadable created date",
+        "reply to a post not in the export", "reply to a quarantined post",
     ]
     assert result.accounts[0].balanced
 

@@ -181,6 +181,10 @@ def read_export(
             groups[kind] = {module: [path]}
             break
     if not groups["forum"] and not groups["survey"]:
+        for folder in (path.parent, path.parent.parent):
+            module = formats.detect(folder, "forum")
+            if module is not None and getattr(module, "ONE_EXPORT_PER_PATH", False):
+                raise InputError(path, f"one file of a {module.PLATFORM} export: read the whole export, {folder}")
         raise formats.describe_unknown(path, "forum or survey")
     config = CommunityConfig(name=path.stem, timezone=timezone)
     forum_reads = _read_groups(groups["forum"], context)

@@ -234,3 +234,50 @@ def utc_datetime(column: str) -> pl.Expr:
         text.str.to_datetime("%Y-%m-%dT%H:%M", strict=False, time_unit="us").dt.replace_time_zone("UTC"),
         raw.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
     )
+
+
+MAX_CHAIN_ROUNDS = 64  # pointer doubling: 2**64 exceeds any reply chain
+
+
+def link_threads(posts: pl.DataFrame, read_ids: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Give each post its thread (the root of its reply chain); split off replies that
+    cannot be placed.
+
+    `posts` has unique `post_id` and `parent_id` (null for a thread start). Chains are
+    followed by pointer doubling (a join per round), so a chain of n replies takes
+    log2(n) joins. Returns (posts with `thread_id`, orphans with `reason`): a reply whose
+    parent was never read, whose parent was quarantined, or whose chain does not reach a
+    thread start here (a deeper reply in such a thread, or a reply loop).
+    """
+    known = posts.get_column("post_id").implode()
+    starts = posts.filter(pl.col("parent_id").is_null()).get_column("post_id").implode()
+    state = posts.select(
+        "post_id",
+        ptr=pl.when(pl.col("parent_id").is_null()).then(pl.col("post_id"))
+        .when(pl.col("parent_id").is_in(known)).then(pl.col("parent_id"))
+        .otherwise(None),
+    )
+    for _ in range(MAX_CHAIN_ROUNDS):
+        step = state.join(
+            state.select(ptr="post_id", up="ptr"), on="ptr", how="left", maintain_order="left"
+        ).select("post_id", ptr="up")
+        if step.equals(state):
+            break
+        state = step
+    frame = posts.join(state.rename({"ptr": "thread_id"}), on="post_id", how="left", maintain_order="left")
+    placed = pl.col("thread_id").is_in(starts).fill_null(False)
+    orphans = frame.filter(~placed).with_columns(
+        # a pointer that settled on a non-start post is a loop; a missing ancestor leaves null
+        reason=pl.when(pl.col("thread_id").is_not_null()).then(pl.lit("reply chain loops back on itself"))
+        .when(pl.col("parent_id").is_in(known)).then(pl.lit("reply in a thread whose first post is not in the export"))
+        .when(pl.col("parent_id").is_in(read_ids.implode())).then(pl.lit("reply to a quarantined post"))
+        .otherwise(pl.lit("reply to a post not in the export"))
+    )
+    return frame.filter(placed), orphans
+
+
+def community_hashtags(options: dict | None) -> list[str]:
+    """The community hashtag(s) from forum_options (`hashtag: edchat` or a list), lowercase, no '#'."""
+    value = (options or {}).get("hashtag") or (options or {}).get("hashtags")
+    values = [value] if isinstance(value, str) else list(value or [])
+    return [str(tag).strip().lstrip("#").lower() for tag in values if str(tag).strip().lstrip("#")]

@@ -128,10 +128,21 @@ def looks_like(sniff: Sniff) -> bool:
     return is_user_list_header(sniff.header)
 
 
+# API responses that hold neither posts nor a user list (topic lists, a user's profile,
+# badges, group members, user actions): recognised, so a folder of API dumps reads, and
+# set aside with a note.
+NO_POST_KEYS = {"topic_list", "user_badges", "members", "user_actions"}
+
+
 def is_discourse_json(data) -> bool:
     """True for any Discourse API response this reader understands."""
     if isinstance(data, dict):
-        return bool({"post_stream", "latest_posts", "category_list"} & data.keys())
+        if {"post_stream", "latest_posts", "category_list"} & data.keys() or NO_POST_KEYS & data.keys():
+            return True
+        if {"cooked", "post_number", "topic_id"} <= data.keys():  # a single /posts/{id}.json
+            return True
+        user = data.get("user")
+        return isinstance(user, dict) and {"username", "trust_level"} <= user.keys()
     if isinstance(data, list) and data and isinstance(data[0], dict):
         return {"username", "trust_level"} <= data[0].keys()
     return False
@@ -191,7 +202,7 @@ def read(paths: list[Path], context: ReadContext) -> ForumRead:
     user_frames: list[pl.DataFrame] = []
     archives: list[dict] = []
     categories: dict[int, str] = {}
-    missing_from_stream = 0
+    missing_from_stream = without_posts = 0
     for path in [*forum_files, *member_files]:
         kind = _kind(path)
         if kind == "user_list_csv":
@@ -211,6 +222,11 @@ def read(paths: list[Path], context: ReadContext) -> ForumRead:
             raise InputError(path, "not a Discourse API response (no post_stream, latest_posts, category_list or user list)")
         if isinstance(data, list):
             user_frames.append(_user_list_json(data, str(path)))
+            continue
+        if {"cooked", "post_number", "topic_id"} <= data.keys():
+            data = {"latest_posts": [data]}
+        if not ({"post_stream", "latest_posts", "category_list"} & data.keys()):
+            without_posts += 1
             continue
         for category in (data.get("category_list") or {}).get("categories", []):
             categories[category.get("id")] = category.get("name")
@@ -250,6 +266,8 @@ def read(paths: list[Path], context: ReadContext) -> ForumRead:
     members, member_quarantine, member_account = _members(users, posts, community, pseudonymizer, staff, emails)
     quarantines.append(member_quarantine)
     accounts.append(member_account)
+    if without_posts:
+        notes.append(f"{without_posts} Discourse API responses hold no posts (topic lists, profiles, badges): set aside")
     if missing_from_stream:
         notes.append(
             f"{missing_from_stream} post ids listed in topic streams are not in the export "

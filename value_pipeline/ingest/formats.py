@@ -25,15 +25,17 @@ from value_pipeline.ingest import (
     generic_survey,
     google_forms,
     limesurvey,
+    mastodon,
     moodle,
     qualtrics,
     redcap,
     slack,
     surveymonkey,
+    twitter,
 )
 from value_pipeline.ingest.detect import Sniff, describe_unknown
 
-FORUM_FORMATS: list[ModuleType] = [discourse, canvas, slack, moodle, generic]
+FORUM_FORMATS: list[ModuleType] = [discourse, canvas, slack, moodle, mastodon, twitter, generic]
 # generic_survey last: it claims any table with item columns (REDCap data files too).
 SURVEY_FORMATS: list[ModuleType] = [qualtrics, google_forms, surveymonkey, limesurvey, redcap, generic_survey]
 

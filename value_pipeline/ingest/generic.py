@@ -41,6 +41,7 @@ from value_pipeline.ingest.common import (
     Account,
     ForumRead,
     ReadContext,
+    link_threads,
     local_datetime,
     merge_members,
     quarantine_frame,
@@ -55,7 +56,6 @@ KIND = "forum"
 REQUIRED = ("post_id", "created_at", "body_text")
 OPTIONAL = ("thread_id", "parent_post_id", "title", "channel", "is_staff", "n_reactions", "n_attachments")
 ISO_FORMATS = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
-MAX_THREAD_DEPTH = 200  # parent chains longer than this are quarantined as cycles
 
 
 def looks_like(sniff: Sniff) -> bool:
@@ -147,7 +147,12 @@ def read(paths: list[Path], context: ReadContext) -> ForumRead:
         .otherwise(None)
     )
     accepted, rejected = split_by_reason(frame)
-    accepted, orphans = _resolve_threads(accepted)
+    # Threads: the file's thread id where it gives one, else the root of the reply chain;
+    # replies that cannot be placed (parent missing or quarantined, loops) are orphans.
+    linked, orphans = link_threads(
+        accepted.rename({"thread_id": "file_thread_id", "parent": "parent_id"}), frame.get_column("post_id").drop_nulls()
+    )
+    accepted = linked.rename({"parent_id": "parent"}).with_columns(thread=pl.coalesce("file_thread_id", "thread_id"))
     posts = schema.conform(
         accepted.select(
             community=pl.lit(context.community),
@@ -172,7 +177,9 @@ def read(paths: list[Path], context: ReadContext) -> ForumRead:
     )
     quarantine = quarantine_frame(
         context.community, "posts",
-        pl.concat([rejected, orphans], how="diagonal_relaxed").rename({"_file": "source_file", "_row": "source_row"}),
+        pl.concat([rejected, orphans.rename({"parent_id": "parent"})], how="diagonal_relaxed").rename(
+            {"_file": "source_file", "_row": "source_row"}
+        ),
         ["post_id", "thread_id", "parent_post_id", "created_at"],
     )
     members = merge_members(schema.empty(schema.MEMBERS), posts, context.community)
@@ -184,32 +191,3 @@ def read(paths: list[Path], context: ReadContext) -> ForumRead:
         accounts=[Account("posts", "row", frame.height, posts.height, quarantine.height)],
         files=[str(path) for path in paths],
     )
-
-
-def _resolve_threads(posts: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Thread ids from the file, or each post's root found by walking parent links.
-
-    Replies whose parent is not in the file, and parent chains that loop, are returned
-    as orphans with a reason.
-    """
-    known = posts.get_column("post_id")
-    missing = posts.filter(pl.col("parent").is_not_null() & ~pl.col("parent").is_in(known.implode()))
-    posts = posts.filter(pl.col("parent").is_null() | pl.col("parent").is_in(known.implode()))
-    orphans = [missing.with_columns(reason=pl.lit("reply to a post not in the export"))]
-    if posts.get_column("thread_id").null_count() == 0:
-        return posts.with_columns(thread=pl.col("thread_id")), pl.concat(orphans, how="diagonal_relaxed")
-    # Walk up: root = parent's root, a join per level (threads are shallow).
-    parents = posts.select(pl.col("post_id").alias("_up"), pl.col("parent").alias("_next"))
-    walk = posts.select("post_id", pl.coalesce("parent", "post_id").alias("_up"))
-    for _ in range(MAX_THREAD_DEPTH):
-        stepped = walk.join(parents, on="_up", how="left", maintain_order="left").with_columns(_up=pl.coalesce("_next", "_up")).drop("_next")
-        if stepped.equals(walk):
-            break
-        walk = stepped
-    roots = walk.join(parents, on="_up", how="left")
-    looping = roots.filter(pl.col("_next").is_not_null()).get_column("post_id")
-    posts = posts.join(roots.select("post_id", root="_up"), on="post_id", how="left").with_columns(
-        thread=pl.coalesce("thread_id", "root")
-    )
-    orphans.append(posts.filter(pl.col("post_id").is_in(looping.implode())).with_columns(reason=pl.lit("reply chain loops back on itself")))
-    return posts.filter(~pl.col("post_id").is_in(looping.implode())), pl.concat(orphans, how="diagonal_relaxed")

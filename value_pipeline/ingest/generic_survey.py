@@ -26,7 +26,12 @@ import polars as pl
 from value_pipeline.errors import InputError
 from value_pipeline.ingest.common import ReadContext, SurveyRead, read_text
 from value_pipeline.ingest.detect import Sniff
-from value_pipeline.ingest.survey_common import UNMAPPED, to_responses, unmapped_items, wave_for
+from value_pipeline.ingest.survey_common import (
+    UNMAPPED,
+    to_responses,
+    unmapped_items,
+    wave_for,
+)
 from value_pipeline.instrument import load_instrument
 
 PLATFORM = "generic_survey"

@@ -27,6 +27,7 @@ from value_pipeline.ingest.common import (
     Account,
     ForumRead,
     ReadContext,
+    link_threads,
     local_datetime,
     merge_members,
     quarantine_frame,
@@ -132,10 +133,13 @@ def read(paths: list[Path], context: ReadContext) -> ForumRead:
     )
     accepted, rejected = split_by_reason(frame)
     is_start = pl.col("parent").fill_null("0") == "0"
-    known = accepted.get_column("id").implode()
-    orphan = ~is_start & ~pl.col("parent").is_in(known)
-    orphans = accepted.filter(orphan).with_columns(reason=pl.lit("reply to a post not in the export"))
-    accepted = accepted.filter(~orphan)
+    # Replies whose parent is missing or quarantined, and their own replies, are set aside.
+    linked, orphans = link_threads(
+        accepted.with_columns(post_id=pl.col("id"), parent_id=pl.when(is_start).then(None).otherwise(pl.col("parent"))),
+        frame.get_column("id").drop_nulls(),
+    )
+    accepted = linked.drop("post_id", "parent_id", "thread_id")
+    orphans = orphans.drop("post_id", "parent_id", "thread_id")
     titles = accepted.filter(is_start).select(pl.col("discussion"), thread_title=pl.col("subject"))
     accepted = accepted.join(titles, on="discussion", how="left")
     posts = accepted.select(
