@@ -26,6 +26,7 @@ from value_pipeline.ingest import (
     google_forms,
     limesurvey,
     mastodon,
+    mbox,
     moodle,
     qualtrics,
     redcap,
@@ -35,7 +36,7 @@ from value_pipeline.ingest import (
 )
 from value_pipeline.ingest.detect import Sniff, describe_unknown
 
-FORUM_FORMATS: list[ModuleType] = [discourse, canvas, slack, moodle, mastodon, twitter, generic]
+FORUM_FORMATS: list[ModuleType] = [discourse, canvas, slack, moodle, mbox, mastodon, twitter, generic]
 # generic_survey last: it claims any table with item columns (REDCap data files too).
 SURVEY_FORMATS: list[ModuleType] = [qualtrics, google_forms, surveymonkey, limesurvey, redcap, generic_survey]
 
