@@ -32,7 +32,11 @@ def test_html_edge_cases_entities_comments_and_stray_angle_brackets():
 def test_vectorized_and_scalar_versions_agree():
     import polars as pl
 
-    from value_pipeline.text import html_links_series, html_to_text_series, slack_to_text_series
+    from value_pipeline.text import (
+        html_links_series,
+        html_to_text_series,
+        slack_to_text_series,
+    )
 
     bodies = ["<p>one</p>", None, '<a href="https://x.example">x</a> <a href="#top">top</a>', "plain"]
     assert html_to_text_series(pl.Series(bodies)).to_list() == [html_to_text(b) for b in bodies]

@@ -2,8 +2,8 @@
 refused with a one-line error naming it: never a traceback."""
 
 import pytest
-
 from support import SAMPLES, needs_samples
+
 from value_pipeline.errors import InputError
 from value_pipeline.ingest import read_export
 

@@ -30,13 +30,16 @@ from value_pipeline.ingest import (
     moodle,
     qualtrics,
     redcap,
+    reddit,
     slack,
     surveymonkey,
+    teams,
     twitter,
 )
 from value_pipeline.ingest.detect import Sniff, describe_unknown
 
-FORUM_FORMATS: list[ModuleType] = [discourse, canvas, slack, moodle, mbox, mastodon, twitter, generic]
+# reddit first: its NDJSON dumps begin like a JSON object that other readers would parse.
+FORUM_FORMATS: list[ModuleType] = [reddit, teams, discourse, canvas, slack, moodle, mbox, mastodon, twitter, generic]
 # generic_survey last: it claims any table with item columns (REDCap data files too).
 SURVEY_FORMATS: list[ModuleType] = [qualtrics, google_forms, surveymonkey, limesurvey, redcap, generic_survey]
 
