@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
-SAMPLES = PROJECT.parent / "shared" / "samples"
+# The real export samples sit beside the project (../shared/samples); VALUE_PIPELINE_SAMPLES
+# points elsewhere when a checkout lives somewhere else.
+SAMPLES = Path(os.environ.get("VALUE_PIPELINE_SAMPLES", PROJECT.parent / "shared" / "samples"))
 SAMPLE_EXPORTS = PROJECT / "sample_exports"
 
 
