@@ -25,6 +25,13 @@ community_tables_job = dg.define_asset_job(
     description="Read a community's exports into canonical tables and code its posts.",
 )
 
+data_quality_job = dg.define_asset_job(
+    "data_quality_job",
+    selection=dg.AssetSelection.groups("quality"),
+    partitions_def=community_partitions,
+    description="Great Expectations suites and Data Docs for a community's tables (runs after them, never blocks reports).",
+)
+
 quarterly_report_job = dg.define_asset_job(
     "quarterly_report_job",
     selection=dg.AssetSelection.groups("participation", "ledger", "report"),

@@ -38,6 +38,10 @@ def _fail(message: str, status: int = EXIT_BAD_INPUT) -> int:
 
 
 def _run_failure(result) -> str:
+    """One line on why a run failed: a failed blocking check, else the failing step."""
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed and evaluation.severity.value == "ERROR":
+            return f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed: {evaluation.description}"
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             error = event.step_failure_data.error
@@ -93,6 +97,7 @@ def command_run(args: argparse.Namespace) -> int:
         instance.add_dynamic_partitions(community_partitions.name, communities)
         tables_job = defs.resolve_job_def("community_tables_job")
         report_job = defs.resolve_job_def("quarterly_report_job")
+        quality_job = defs.resolve_job_def("data_quality_job")
         for community in communities:
             print(f"{community}: reading exports and coding posts")
             result = tables_job.execute_in_process(
@@ -101,6 +106,14 @@ def command_run(args: argparse.Namespace) -> int:
             if not result.success:
                 failures.append(f"{community}: {_run_failure(result)}")
                 continue
+            if not args.skip_validation:
+                checked = quality_job.execute_in_process(
+                    run_config=QUIET, instance=instance, partition_key=community, raise_on_error=False
+                )
+                if checked.success:
+                    print(f"  data docs: {settings.data_docs_dir(community) / 'site' / 'index.html'}")
+                else:
+                    failures.append(f"{community} data quality: {_run_failure(checked)}")
             # The ingest step records the quarters the community has data for.
             recorded = next(
                 m for m in result.get_asset_materialization_events() if m.asset_key == dg.AssetKey("posts")
@@ -166,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--output", default=default_output_dir(), help="where reports and tables go (default: output)")
     run.add_argument("--community", action="append", help="only this community (repeatable)")
     run.add_argument("--quarter", action="append", help="only this quarter, e.g. 2026-Q1 (repeatable)")
+    run.add_argument("--skip-validation", action="store_true", help="skip the Great Expectations suites and Data Docs")
     run.set_defaults(handler=command_run)
     ingest = commands.add_parser(
         "ingest", help="read a community folder, or any single supported export, into canonical Parquet tables and summary.json"

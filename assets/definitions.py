@@ -8,12 +8,14 @@ from upath import UPath
 from assets.automation import (
     community_exports_sensor,
     community_tables_job,
+    data_quality_job,
     quarterly_report_job,
     quarterly_reports,
 )
 from assets.ingest import canonical_tables, coded_posts
 from assets.io import PolarsParquetIOManager
 from assets.period import ledger, member_tiers, report
+from assets.quality import data_quality
 from assets.resources import PipelineSettings, default_exports_dir, default_output_dir
 
 
@@ -22,8 +24,8 @@ def build_definitions(exports_dir: str | None = None, output_dir: str | None = N
     exports_dir = exports_dir or default_exports_dir()
     output_dir = output_dir or default_output_dir()
     return dg.Definitions(
-        assets=[canonical_tables, coded_posts, member_tiers, ledger, report],
-        jobs=[community_tables_job, quarterly_report_job],
+        assets=[canonical_tables, coded_posts, data_quality, member_tiers, ledger, report],
+        jobs=[community_tables_job, data_quality_job, quarterly_report_job],
         schedules=[quarterly_reports],
         sensors=[community_exports_sensor],
         # In-process by default: a process per step costs ~2.5 s on 2 cores, and one run

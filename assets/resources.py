@@ -34,6 +34,9 @@ class PipelineSettings(dg.ConfigurableResource):
     def report_path(self, community: str, quarter_label: str) -> Path:
         return Path(self.output_dir) / "reports" / community / f"{community}_{quarter_label}.pdf"
 
+    def data_docs_dir(self, community: str) -> Path:
+        return Path(self.output_dir) / "data_docs" / community
+
     def community_folders(self) -> list[Path]:
         """Every folder under the exports dir that has a community.yaml."""
         root = Path(self.exports_dir)

@@ -23,30 +23,36 @@ def materialized(tmp_path_factory):
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(community_partitions.name, [COMMUNITY])
         tables = defs.resolve_job_def("community_tables_job").execute_in_process(instance=instance, partition_key=COMMUNITY)
+        quality = defs.resolve_job_def("data_quality_job").execute_in_process(instance=instance, partition_key=COMMUNITY)
         report = defs.resolve_job_def("quarterly_report_job").execute_in_process(
             instance=instance, partition_key=community_quarter_key(COMMUNITY, QUARTER)
         )
-        yield defs, output, tables, report
+        yield defs, output, tables, report, quality
 
 
 def test_every_asset_and_check_succeeds(materialized):
-    _, _, tables, report = materialized
-    assert tables.success and report.success
-    checks = [e for run in (tables, report) for e in run.get_asset_check_evaluations()]
+    _, output, tables, report, quality = materialized
+    assert tables.success and report.success and quality.success
+    checks = [e for run in (tables, report, quality) for e in run.get_asset_check_evaluations()]
     names = {c.check_name: c.passed for c in checks}
     assert names == {
         "posts_contract": True, "members_contract": True, "survey_responses_contract": True,
         "row_accounting": True, "disclosure_control": True, "no_identifiers_in_report": True,
+        "posts_expectations": True, "members_expectations": True, "survey_responses_expectations": True,
+        "survey_items_expectations": True,
     }
-    materialized_keys = {e.asset_key.to_user_string() for run in (tables, report) for e in run.get_asset_materialization_events()}
+    materialized_keys = {
+        e.asset_key.to_user_string() for run in (tables, report, quality) for e in run.get_asset_materialization_events()
+    }
     assert materialized_keys == {
         "posts", "members", "survey_responses", "survey_items", "quarantine", "row_accounts",
-        "coded_posts", "member_tiers", "ledger", "report",
+        "coded_posts", "member_tiers", "ledger", "report", "data_quality",
     }
+    assert (output / "data_docs" / COMMUNITY / "site" / "index.html").exists()
 
 
 def test_report_metadata_points_at_a_readable_pdf(materialized):
-    _, output, _, report = materialized
+    _, output, _, report, _ = materialized
     event = next(e for e in report.get_asset_materialization_events() if e.asset_key == dg.AssetKey("report"))
     metadata = event.materialization.metadata
     path = metadata["path"].value
@@ -63,7 +69,7 @@ def test_report_metadata_points_at_a_readable_pdf(materialized):
 
 
 def test_report_names_no_one(materialized):
-    _, output, _, _ = materialized
+    _, output, _, _, _ = materialized
     text = "\n".join(page.extract_text() for page in PdfReader(output / "reports" / COMMUNITY / f"{COMMUNITY}_2026-Q3.pdf").pages)
     roster = (SAMPLE_EXPORTS.parent / "scripts" / "sample_content" / COMMUNITY / "roster.yaml").read_text()
     handles = re.findall(r"handle: (\S+)", roster)
@@ -75,7 +81,7 @@ def test_report_names_no_one(materialized):
 
 
 def test_ledger_partition_is_stored_as_parquet(materialized):
-    defs, output, _, _ = materialized
+    defs, output, _, _, _ = materialized
     ledger = pl.read_parquet(output / "storage" / "ledger" / COMMUNITY / "2026-07-01.parquet")
     assert ledger.get_column("quarter").unique().to_list() == ["2026-Q3"]
     assert set(ledger.get_column("cycle")) == {1, 2, 3, 4, 5}

@@ -23,6 +23,7 @@ from value_pipeline.ingest import formats
 from value_pipeline.ingest.common import Account, ReadContext
 from value_pipeline.ingest.survey_common import link_members
 from value_pipeline.instrument import load_instrument
+from value_pipeline.quality import plausibility
 
 IGNORED_NAMES = {".DS_Store", "Thumbs.db", "README.md", "README.txt", "SOURCES.txt", "desktop.ini"}
 
@@ -108,6 +109,12 @@ def _assemble(slug, config, forum_reads, survey_reads, items, groups) -> Communi
         pl.concat([r.responses for r in survey_reads]) if survey_reads else schema.empty(schema.SURVEY_RESPONSES)
     )
     quarantine = [r.quarantine for r in [*forum_reads, *survey_reads]]
+    accounts = [a for r in [*forum_reads, *survey_reads] for a in r.accounts]
+    # Rows every reader accepted that still cannot be real (future dates, giant bodies).
+    posts, implausible_posts, post_account = plausibility.check_posts(posts, slug)
+    responses, implausible_answers, answer_account = plausibility.check_responses(responses, slug)
+    quarantine += [implausible_posts, implausible_answers]
+    accounts += [post_account, answer_account]
     return CommunityData(
         slug=slug,
         config=config,
@@ -118,7 +125,7 @@ def _assemble(slug, config, forum_reads, survey_reads, items, groups) -> Communi
             "item_id", keep="first", maintain_order=True
         ),
         quarantine=pl.concat(quarantine) if quarantine else schema.empty(schema.QUARANTINE),
-        accounts=[a for r in [*forum_reads, *survey_reads] for a in r.accounts],
+        accounts=accounts,
         platforms=sorted({module.PLATFORM for group in groups for module in group}),
         # Readers label their files (an archive's name can hold its owner's username).
         files={label: r.platform for r in [*forum_reads, *survey_reads] for label in r.files},
