@@ -296,3 +296,21 @@ def community_hashtags(options: dict | None) -> list[str]:
     value = (options or {}).get("hashtag") or (options or {}).get("hashtags")
     values = [value] if isinstance(value, str) else list(value or [])
     return [str(tag).strip().lstrip("#").lower() for tag in values if str(tag).strip().lstrip("#")]
+
+
+MAX_ZIP_MEMBER_BYTES = 512 * 2**20
+
+
+def read_zip_member(archive, info, path: Path | str, limit: int = MAX_ZIP_MEMBER_BYTES) -> bytes:
+    """One member of a zip export, safely: a member whose declared size is over `limit`
+    is refused, and one that expands past its declared size (a zip bomb lying in its
+    directory) fails zipfile's own size and CRC checks, reported as one line."""
+    import zipfile
+    import zlib
+
+    if info.file_size > limit:
+        raise InputError(path, f"{info.filename} expands to {info.file_size // 2**20} MB, over the {limit // 2**20} MB limit")
+    try:
+        return archive.read(info)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
+        raise InputError(path, f"{info.filename}: unreadable zip member ({error})") from error

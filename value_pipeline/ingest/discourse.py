@@ -88,6 +88,7 @@ from value_pipeline.ingest.common import (
     quarantine_frame,
     read_json,
     read_text,
+    read_zip_member,
     split_by_reason,
     utc_datetime,
 )
@@ -579,7 +580,7 @@ def _zip_csv(path: Path) -> tuple[str, bytes]:
         info = infos[0]
         if info.file_size > MAX_ZIP_MEMBER_BYTES:
             raise InputError(path, f"{info.filename} expands to more than {MAX_ZIP_MEMBER_BYTES // 2**20} MB")
-        return info.filename, archive.read(info)
+        return info.filename, read_zip_member(archive, info, path, MAX_ZIP_MEMBER_BYTES)
 
 
 def _archive_files(path: Path, wanted: set[str]) -> dict[str, bytes]:
@@ -597,7 +598,7 @@ def _archive_files(path: Path, wanted: set[str]) -> dict[str, bytes]:
                     raise InputError(path, f"more than one {name} in the archive")
                 if info.file_size > MAX_ZIP_MEMBER_BYTES:
                     raise InputError(path, f"{info.filename} expands to more than {MAX_ZIP_MEMBER_BYTES // 2**20} MB")
-                files[name] = archive.read(info)
+                files[name] = read_zip_member(archive, info, path, MAX_ZIP_MEMBER_BYTES)
     except (zipfile.BadZipFile, OSError) as error:
         raise InputError(path, f"not a readable zip: {error}") from error
     return files

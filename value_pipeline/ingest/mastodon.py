@@ -77,6 +77,7 @@ from value_pipeline.ingest.common import (
     merge_members,
     quarantine_frame,
     read_json,
+    read_zip_member,
     split_by_reason,
 )
 from value_pipeline.ingest.detect import Sniff
@@ -215,7 +216,7 @@ def _zip_members(path: Path) -> dict[str, bytes]:
             if info.file_size > MAX_JSON_BYTES:
                 raise InputError(path, f"{info.filename} expands to more than {MAX_JSON_BYTES // 2**20} MB")
             try:
-                found[name.as_posix()] = archive.read(info)
+                found[name.as_posix()] = read_zip_member(archive, info, path, MAX_JSON_BYTES)
             except (zipfile.BadZipFile, OSError, RuntimeError) as error:
                 raise InputError(path, f"cannot read {info.filename} from the zip: {error}") from error
     return found

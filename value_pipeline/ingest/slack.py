@@ -11,7 +11,6 @@ the export (the `edited` marker is not needed downstream).
 
 from __future__ import annotations
 
-import json
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -25,8 +24,10 @@ from value_pipeline.ingest.common import (
     ForumRead,
     ReadContext,
     merge_members,
+    parse_json,
     quarantine_frame,
     read_json,
+    read_zip_member,
     split_by_reason,
 )
 from value_pipeline.ingest.detect import Sniff
@@ -69,7 +70,7 @@ def _export_files(path: Path) -> dict[str, bytes | Path]:
             if info.file_size > MAX_ZIP_MEMBER_BYTES or total > MAX_ZIP_TOTAL_BYTES:
                 raise InputError(path, "zip expands to more than the size limit (a zip bomb?)")
             # Strip a single top-level folder some exports wrap everything in.
-            files[name.as_posix()] = archive.read(info)
+            files[name.as_posix()] = read_zip_member(archive, info, path, MAX_ZIP_MEMBER_BYTES)
     roots = {PurePosixPath(name).parts[0] for name in files if len(PurePosixPath(name).parts) > 1}
     if "channels.json" not in files and len(roots) == 1:
         root = roots.pop()
@@ -80,10 +81,7 @@ def _export_files(path: Path) -> dict[str, bytes | Path]:
 def _load(name: str, content: bytes | Path, export: Path):
     if isinstance(content, Path):
         return read_json(content)
-    try:
-        return json.loads(content.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(f"{export}!{name}", f"not valid JSON: {error}") from error
+    return parse_json(f"{export}!{name}", content)
 
 
 def read(paths: list[Path], context: ReadContext) -> ForumRead:

@@ -89,6 +89,7 @@ from value_pipeline.ingest.common import (
     merge_members,
     quarantine_frame,
     read_text,
+    read_zip_member,
     split_by_reason,
 )
 from value_pipeline.ingest.detect import Sniff
@@ -220,7 +221,7 @@ def _zip_archives(path: Path) -> dict[str, _Archive]:
                 continue
             if info.file_size > MAX_JS_BYTES:
                 raise InputError(path, f"{info.filename} expands to more than {MAX_JS_BYTES // 2**20} MB")
-            content = archive.read(info)
+            content = read_zip_member(archive, info, path, MAX_JS_BYTES)
             where = f"{path}!{name.parent.as_posix()}"
             group = found.setdefault(where, _Archive(where))
             source = f"{path}!{info.filename}"
