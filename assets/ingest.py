@@ -134,6 +134,10 @@ def coded_posts(context: dg.AssetExecutionContext, posts: pl.DataFrame) -> dg.Ou
         coded,
         metadata={
             "dagster/row_count": coded.height,
+            # accounting for this stage: every post read gets exactly one code
+            "posts_read": posts.height,
+            "posts_coded": coded.get_column("post_id").n_unique(),
+            "balanced": posts.height == coded.height == coded.get_column("post_id").n_unique(),
             "coder": coded.get_column("coder").first() if coded.height else f"rules:v{codebook.version}",
             "codes": dg.MetadataValue.md(markdown_table(counts)),
             "mean_confidence": round(float(coded.get_column("confidence").mean() or 0), 3),

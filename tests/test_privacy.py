@@ -66,3 +66,15 @@ def test_percentages_are_top_and_bottom_coded_for_small_groups():
     assert format_share(0.02, 30, 50) == "<5%"
     assert format_share(0.97, 80, 50) == "97%"
     assert format_share(None, 30, 50) == "suppressed"
+
+
+def test_csv_cells_that_spreadsheets_would_run_become_text():
+    from value_pipeline.privacy import spreadsheet_safe
+
+    frame = pl.DataFrame({"label": ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "@SUM(1)", "fine", None],
+                          "value": [-0.5, 1.0, 2.0, 3.0, 4.0]})
+    safe = spreadsheet_safe(frame)
+    assert safe.get_column("label").to_list() == [
+        '\'=HYPERLINK("http://evil.example","x")', "'+cmd|' /C calc'!A0", "'@SUM(1)", "fine", None,
+    ]
+    assert safe.get_column("value").to_list() == [-0.5, 1.0, 2.0, 3.0, 4.0]

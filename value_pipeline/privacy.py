@@ -123,3 +123,26 @@ def format_share(value: float | None, n: int | None, coding_below: int) -> str:
         if percent > 95:
             return ">95%"
     return f"{percent:.0f}%"
+
+
+# Spreadsheet formula injection: a cell beginning with one of these is run as a formula
+# when a CSV is opened in Excel or Sheets (=HYPERLINK(...), +cmd|..., @SUM(...)).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that a spreadsheet would run as formulas, prefixed with ' so they stay text.
+
+    Applied to every CSV the pipeline writes for people to open (ledger attachments,
+    coding samples); numbers are left alone, so -0.5 stays a number.
+    """
+    text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns(
+        [
+            pl.when(pl.any_horizontal([pl.col(name).str.starts_with(prefix) for prefix in _FORMULA_START]))
+            .then(pl.lit("'") + pl.col(name))
+            .otherwise(pl.col(name))
+            .alias(name)
+            for name in text_columns
+        ]
+    )

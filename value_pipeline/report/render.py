@@ -22,7 +22,7 @@ import polars as pl
 from value_pipeline.ledger import CYCLE_NAMES, NO_EVIDENCE
 from value_pipeline.participation import TIER_LABELS, TIERS, TierRules
 from value_pipeline.periods import Quarter
-from value_pipeline.privacy import format_share
+from value_pipeline.privacy import format_share, spreadsheet_safe
 
 TEMPLATES = Path(os.environ.get("VALUE_PIPELINE_TEMPLATES", Path(__file__).resolve().parents[2] / "report_templates"))
 EVIDENCE_TYPES = ("behavioural", "self_report", "story", "external")
@@ -247,7 +247,7 @@ def write_pdf(inputs: ReportInputs, target: Path) -> dict:
     html = render_html(inputs)
     fetcher = BundledFilesOnly()
     document = weasyprint.HTML(string=html, base_url=str(TEMPLATES) + "/", url_fetcher=fetcher).render()
-    ledger_csv = inputs.ledger.write_csv()
+    ledger_csv = spreadsheet_safe(inputs.ledger).write_csv()
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     os.close(handle)
