@@ -58,21 +58,14 @@ def _prepare_dagster_home(home: Path) -> None:
         config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
 
 
-def command_run(args: argparse.Namespace) -> int:
-    import dagster as dg
-
+def _setup(args: argparse.Namespace):
+    """Definitions, settings and the communities to process, with DAGSTER_HOME ready."""
     from assets.definitions import build_definitions
-    from assets.partitions import (
-        community_partitions,
-        community_quarter_key,
-        quarter_partitions,
-    )
-    from value_pipeline.periods import Quarter
 
     exports = Path(args.exports).resolve()
     output = Path(args.output).resolve()
     if not exports.is_dir():
-        return _fail(f"{exports}: exports folder not found")
+        raise InputError(exports, "exports folder not found")
     os.environ.setdefault("DAGSTER_HOME", str(output / "dagster_home"))
     _prepare_dagster_home(Path(os.environ["DAGSTER_HOME"]))
     logging.getLogger("dagster").setLevel(logging.WARNING)
@@ -82,22 +75,55 @@ def command_run(args: argparse.Namespace) -> int:
     if args.community:
         communities = [c for c in communities if c in args.community]
     if not communities:
-        return _fail(f"{exports}: no community folder with a community.yaml found")
-
+        raise InputError(exports, "no community folder with a community.yaml found")
     if not os.environ.get(SECRET_ENV):
         warnings.warn(
             f"{SECRET_ENV} is not set: member keys use the development secret (fine for the samples, never for real data)",
             stacklevel=1,
         )
         warnings.filterwarnings("ignore", message=f"{SECRET_ENV} is not set")
+    return defs, settings, communities, output
+
+
+def command_validate(args: argparse.Namespace) -> int:
+    """Run the Great Expectations suites of communities whose tables exist (data_quality_job)."""
+    import dagster as dg
+
+    defs, settings, communities, _ = _setup(args)
+    failures = []
+    with dg.DagsterInstance.get() as instance:
+        job = defs.resolve_job_def("data_quality_job")
+        for community in communities:
+            result = job.execute_in_process(run_config=QUIET, instance=instance, partition_key=community, raise_on_error=False)
+            if result.success:
+                warned = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
+                note = f" (warnings: {', '.join(warned)})" if warned else ""
+                print(f"{community}: data docs {settings.data_docs_dir(community) / 'site' / 'index.html'}{note}")
+            else:
+                failures.append(f"{community} data quality: {_run_failure(result)}")
+    for failure in failures:
+        print(f"value-pipeline: {failure}", file=sys.stderr)
+    return EXIT_RUN_FAILED if failures else 0
+
+
+def command_run(args: argparse.Namespace) -> int:
+    """Tables for every community, then reports, with validation alongside in a child process."""
+    import subprocess
+
+    import dagster as dg
+
+    from assets.partitions import community_partitions, community_quarter_key, quarter_partitions
+    from value_pipeline.periods import Quarter
+
+    defs, settings, communities, output = _setup(args)
     started = time.perf_counter()
     complete = {Quarter.parse(key) for key in quarter_partitions.get_partition_keys()}
-    written, failures = [], []
+    written, failures, ready = [], [], {}
+    validation = None
     with dg.DagsterInstance.get() as instance:
         instance.add_dynamic_partitions(community_partitions.name, communities)
         tables_job = defs.resolve_job_def("community_tables_job")
         report_job = defs.resolve_job_def("quarterly_report_job")
-        quality_job = defs.resolve_job_def("data_quality_job")
         for community in communities:
             print(f"{community}: reading exports and coding posts")
             result = tables_job.execute_in_process(
@@ -106,22 +132,22 @@ def command_run(args: argparse.Namespace) -> int:
             if not result.success:
                 failures.append(f"{community}: {_run_failure(result)}")
                 continue
-            if not args.skip_validation:
-                checked = quality_job.execute_in_process(
-                    run_config=QUIET, instance=instance, partition_key=community, raise_on_error=False
-                )
-                if checked.success:
-                    print(f"  data docs: {settings.data_docs_dir(community) / 'site' / 'index.html'}")
-                else:
-                    failures.append(f"{community} data quality: {_run_failure(checked)}")
             # The ingest step records the quarters the community has data for.
             recorded = next(
                 m for m in result.get_asset_materialization_events() if m.asset_key == dg.AssetKey("posts")
             ).materialization.metadata["quarters"].value
-            quarters = [q for q in map(Quarter.parse, recorded) if q in complete]
-            if args.quarter:
-                quarters = [q for q in quarters if q.label in args.quarter]
+            ready[community] = [q for q in map(Quarter.parse, recorded) if q in complete]
+        if ready and not args.skip_validation:
+            # Great Expectations takes seconds to import and its findings never gate a
+            # report: validate in a child process while this one renders reports.
+            command = [sys.executable, "-m", "assets.cli", "validate", "--exports", str(settings.exports_dir),
+                       "--output", str(output), *[arg for c in ready for arg in ("--community", c)]]
+            validation = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for community, quarters in ready.items():
+            print(f"{community}: reports")
             for quarter in quarters:
+                if args.quarter and quarter.label not in args.quarter:
+                    continue
                 result = report_job.execute_in_process(
                     run_config=QUIET, instance=instance,
                     partition_key=community_quarter_key(community, quarter), raise_on_error=False,
@@ -132,6 +158,11 @@ def command_run(args: argparse.Namespace) -> int:
                     print(f"  {quarter.label}: {path}")
                 else:
                     failures.append(f"{community} {quarter.label}: {_run_failure(result)}")
+    if validation is not None:
+        out, err = validation.communicate()
+        print("\n" + out.rstrip())
+        failures += [line.removeprefix("value-pipeline: ") for line in err.splitlines() if line.startswith("value-pipeline: ")
+                     and "warning:" not in line]
     elapsed = time.perf_counter() - started
     print(f"\n{len(written)} reports written under {output / 'reports'} in {elapsed:.1f} s")
     print(f"Dagster runs recorded in DAGSTER_HOME={os.environ['DAGSTER_HOME']}")
@@ -181,6 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--quarter", action="append", help="only this quarter, e.g. 2026-Q1 (repeatable)")
     run.add_argument("--skip-validation", action="store_true", help="skip the Great Expectations suites and Data Docs")
     run.set_defaults(handler=command_run)
+    validate = commands.add_parser("validate", help="run the Great Expectations suites and write Data Docs")
+    validate.add_argument("--exports", default=default_exports_dir())
+    validate.add_argument("--output", default=default_output_dir())
+    validate.add_argument("--community", action="append", help="only this community (repeatable)")
+    validate.set_defaults(handler=command_validate)
     ingest = commands.add_parser(
         "ingest", help="read a community folder, or any single supported export, into canonical Parquet tables and summary.json"
     )

@@ -81,3 +81,11 @@ def test_json_export_reads_like_the_csv(tmp_path, context):
         from_json = moodle.read([json_file], context()).posts.drop("source_file")
         from_csv = moodle.read([csv_file], context()).posts.drop("source_file")
         assert from_json.equals(from_csv)
+
+
+def test_member_roles_are_the_canonical_ones(tmp_path, context):
+    forum = _write(tmp_path / "f.csv", ["11,5,0,101,A,1770076920,,1,T,<p>x</p>,1,0,,0,0,0,0,,1,1"])
+    users = tmp_path / "participants.csv"
+    users.write_text("id,username,email,role\n101,a,a@d.example,teacher\n102,b,b@d.example,student\n")
+    members = moodle.read([forum], context(member_files=[users])).members
+    assert sorted(members.get_column("role").to_list()) == ["facilitator", "member"]

@@ -172,7 +172,8 @@ def read(paths: list[Path], context: ReadContext) -> ForumRead:
     listed = schema.empty(schema.MEMBERS)
     if users.height:
         listed = schema.conform(
-            users.join(keys, left_on="id", right_on="userid", how="left").with_columns(community=pl.lit(community)),
+            # the platform's own role names (teacher, student) stay here; keys carry ours
+            users.drop("role").join(keys, left_on="id", right_on="userid", how="left").with_columns(community=pl.lit(community)),
             schema.MEMBERS,
         )
     members = merge_members(listed, posts, community)

@@ -14,6 +14,7 @@ import polars as pl
 
 from value_pipeline import schema
 from value_pipeline.ingest.common import Account
+from value_pipeline.quality.expectations import ROLES
 
 MAX_FAILING_IDS = 20
 
@@ -70,6 +71,7 @@ def check_members(members: pl.DataFrame) -> CheckOutcome:
     problems = {
         "duplicate member keys": members.filter(pl.col("author_key").is_duplicated()).get_column("author_key").unique(),
         "members without a key": members.filter(pl.col("author_key").is_null()).get_column("role"),
+        "members with a role outside the contract": members.filter(~pl.col("role").is_in(list(ROLES))).get_column("author_key"),
     }
     return _outcome("members_contract", problems, f"{members.height} members, one row each")
 
