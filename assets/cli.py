@@ -112,7 +112,11 @@ def command_run(args: argparse.Namespace) -> int:
 
     import dagster as dg
 
-    from assets.partitions import community_partitions, community_quarter_key, quarter_partitions
+    from assets.partitions import (
+        community_partitions,
+        community_quarter_key,
+        quarter_partitions,
+    )
     from value_pipeline.periods import Quarter
 
     defs, settings, communities, output = _setup(args)

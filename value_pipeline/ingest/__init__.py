@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
@@ -174,6 +175,13 @@ def read_export(
         raise InputError(path, "no such file or folder")
     if (path / "community.yaml").is_file():
         return read_community(path, pseudonymizer)
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError("--timezone", f"unknown timezone {timezone!r} (use an IANA name like Europe/London)") from None
+    if platform and platform not in formats.platform_names("forum") + formats.platform_names("survey"):
+        known = ", ".join(formats.platform_names("forum") + formats.platform_names("survey"))
+        raise InputError("--platform", f"unknown platform {platform!r} (known: {known})")
     instrument = load_instrument()
     context = ReadContext(
         community=path.stem, pseudonymizer=pseudonymizer or Pseudonymizer(), timezone=timezone, instrument=instrument,

@@ -158,7 +158,7 @@ def parse_json(path: Path | str, data: bytes):
     try:
         return orjson.loads(data)  # 3x the standard library's speed on topic files
     except orjson.JSONDecodeError as error:
-        if "recursion depth" in error.msg:
+        if "depth" in error.msg:
             raise InputError(path, "JSON nested too deeply to be an export") from error
         if "utf-8" in error.msg.lower():
             raise InputError(path, f"not UTF-8 text (at byte {error.pos}): expected a JSON export") from error
@@ -177,11 +177,16 @@ def _decode_text(path: Path) -> str:
     except OSError as error:
         raise InputError(path, f"cannot read: {error.strerror}") from error
     if not data.strip():
-        raise InputError(path, "the file is empty")
+        raise InputError(path, "the file is empty" if not data else "the file is empty (only whitespace)")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16")
+    utf16 = utf16_without_bom(data)
+    if utf16:
+        return data.decode(utf16)
     if b"\x00" in data[:4096]:
         raise InputError(path, "binary data, not a text export")
+    # A stray NUL further on (text pasted from a PDF) stays in its row; the plausibility
+    # step quarantines the rows that hold one, so one bad row does not sink the file.
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -190,6 +195,23 @@ def _decode_text(path: Path) -> str:
             return data.decode("cp1252")
         except UnicodeDecodeError as error:
             raise InputError(path, f"unknown text encoding (byte {error.start})") from error
+
+
+def utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le"/"utf-16-be" for UTF-16 text saved without a byte-order mark (every other
+    byte of ASCII-heavy text is NUL), else None."""
+    head = data[:4096]
+    if len(head) < 8 or len(head) % 2:
+        head = head[: len(head) - len(head) % 2]
+    if len(head) < 8:
+        return None
+    odd_nul, even_nul = head[1::2].count(0), head[0::2].count(0)
+    half = len(head) // 2
+    if odd_nul > 0.9 * half and even_nul < 0.1 * half:
+        return "utf-16-le"
+    if even_nul > 0.9 * half and odd_nul < 0.1 * half:
+        return "utf-16-be"
+    return None
 
 
 def require_columns(path: Path, columns: list[str], required: list[str], what: str) -> None:

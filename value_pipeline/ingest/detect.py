@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 from value_pipeline.errors import InputError
-from value_pipeline.ingest.common import read_json
+from value_pipeline.ingest.common import read_json, utf16_without_bom
 
 SNIFF_BYTES = 64 * 1024
 JSON_SNIFF_LIMIT = 512 * 2**20  # parse JSON for detection up to this size
@@ -50,12 +50,16 @@ class Sniff:
         data = self.head_bytes
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             return data.decode("utf-16", errors="ignore")
+        utf16 = utf16_without_bom(data)
+        if utf16:
+            return data[: len(data) - len(data) % 2].decode(utf16, errors="ignore")
         return data.decode("utf-8-sig", errors="replace")
 
     @property
     def is_binary(self) -> bool:
         data = self.head_bytes[:2048]
-        return b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff"))
+        utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff")) or utf16_without_bom(self.head_bytes)
+        return b"\x00" in data and not utf16
 
     @cached_property
     def csv_rows(self) -> list[list[str]]:
@@ -132,15 +136,20 @@ class Sniff:
 
 
 def describe_unknown(path: Path, kind: str = "export") -> InputError:
-    """The error for a file no reader recognises, saying what it looks like instead."""
+    """The error for a path no reader recognises, saying what it looks like instead."""
+    hint = "set platform: in community.yaml if it is a supported export"
+    if path.is_dir():
+        names = sorted(p.name for p in path.iterdir())[:5]
+        found = ", ".join(names) if names else "nothing"
+        return InputError(path, f"a folder holding no supported {kind} export (found: {found})")
     sniff = Sniff(path)
     if path.is_file() and path.stat().st_size == 0:
         return InputError(path, "the file is empty")
+    if not sniff.head_bytes.strip():
+        return InputError(path, "the file is empty (only whitespace)")
+    if sniff.head_bytes.startswith(b"PK\x03\x04") and not sniff.zip_names:
+        return InputError(path, "a damaged or truncated zip (an interrupted download?)")
     if sniff.is_binary and not sniff.zip_names:
         return InputError(path, "binary data, not an export we can read")
     first = sniff.head_text.splitlines()[0][:80] if sniff.head_text.strip() else ""
-    return InputError(
-        path,
-        f"not a supported {kind} format (starts with {first!r}); "
-        "set platform: in community.yaml if it is a supported export",
-    )
+    return InputError(path, f"not a supported {kind} format (starts with {first!r}); {hint}")

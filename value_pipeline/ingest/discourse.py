@@ -392,13 +392,22 @@ def _posts(records, categories, community, pseudonymizer, staff, emails):
         pl.col("topic_title").drop_nulls().first().alias("latest_title"),
         pl.col("_topic_category_id").drop_nulls().first().alias("thread_category"),
     )
+    read_numbers = frame.select("topic_id", _parent_number="post_number").unique().with_columns(_parent_was_read=pl.lit(True))
     accepted = (
         accepted.join(topics, on="topic_id", how="left")
         .with_columns(_parent_number=pl.col("reply_to_post_number"))
         .join(numbers, on=["topic_id", "_parent_number"], how="left")
+        .join(read_numbers, on=["topic_id", "_parent_number"], how="left")
+        .with_columns(_parent_was_read=pl.col("_parent_was_read").fill_null(False))
         .with_columns(
             is_thread_start=pl.col("post_number") == 1,
-            parent=pl.coalesce("parent_id", "first_id").cast(pl.String),
+            # no reply_to: a reply to the topic; reply_to a post set aside (deleted, a
+            # whisper): kept in its topic, under the first post; reply_to a post never
+            # exported: no parent (quarantined below).
+            parent=pl.when(pl.col("reply_to_post_number").is_null() | pl.col("_parent_was_read"))
+            .then(pl.coalesce("parent_id", "first_id"))
+            .otherwise(pl.col("parent_id"))
+            .cast(pl.String),
             category=pl.coalesce("thread_category", "category_id"),
         )
         .with_columns(

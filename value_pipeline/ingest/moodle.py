@@ -133,13 +133,32 @@ def read(paths: list[Path], context: ReadContext) -> ForumRead:
     )
     accepted, rejected = split_by_reason(frame)
     is_start = pl.col("parent").fill_null("0") == "0"
+    # One start per discussion: a second parent=0 post in the same discussion is set aside.
+    accepted = accepted.with_columns(
+        reason=pl.when(is_start & (pl.int_range(pl.len()).over("discussion", is_start) > 0))
+        .then(pl.lit("a second start for the same discussion"))
+        .otherwise(None)
+    )
+    accepted, second_starts = split_by_reason(accepted)
     # Replies whose parent is missing or quarantined, and their own replies, are set aside.
     linked, orphans = link_threads(
         accepted.with_columns(post_id=pl.col("id"), parent_id=pl.when(is_start).then(None).otherwise(pl.col("parent"))),
         frame.get_column("id").drop_nulls(),
     )
-    accepted = linked.drop("post_id", "parent_id", "thread_id")
-    orphans = orphans.drop("post_id", "parent_id", "thread_id")
+    # A reply whose chain leads to another discussion's start contradicts its discussion id.
+    starts = linked.filter(is_start).select(thread_id="id", root_discussion="discussion")
+    linked = linked.join(starts, on="thread_id", how="left").with_columns(
+        reason=pl.when(pl.col("root_discussion") != pl.col("discussion"))
+        .then(pl.lit("reply whose parent is in another discussion"))
+        .otherwise(None)
+    )
+    linked, crossed = split_by_reason(linked)
+    accepted = linked.drop("post_id", "parent_id", "thread_id", "root_discussion", "reason")
+    orphans = pl.concat(
+        [orphans.drop("post_id", "parent_id", "thread_id"), crossed.drop("post_id", "parent_id", "thread_id", "root_discussion"),
+         second_starts],
+        how="diagonal_relaxed",
+    )
     titles = accepted.filter(is_start).select(pl.col("discussion"), thread_title=pl.col("subject"))
     accepted = accepted.join(titles, on="discussion", how="left")
     posts = accepted.select(

@@ -134,6 +134,8 @@ def looks_like(sniff: Sniff) -> bool:
     first = head.split("\n", 1)[0]
     try:
         record = json.loads(first)
+    except RecursionError:
+        return False  # nested far too deeply to be a Reddit object
     except ValueError:
         # The first line is longer than the sniffed head: judge by its keys.
         return not first.startswith('{"kind"') and all(key in first for key in _FINGERPRINT_KEYS) and (
@@ -321,6 +323,10 @@ def _read_batch_slowly(objects: list[bytes], numbers: list[int], path: Path):
     for line, number in zip(objects, numbers, strict=True):
         try:
             record = json.loads(line)
+        except RecursionError:
+            bad.append({"_file": str(path), "_line": number, "reason": "malformed JSON line (nested too deeply)",
+                        "error": f"({len(line)} bytes)"})
+            continue
         except ValueError as error:
             message = error.msg if isinstance(error, json.JSONDecodeError) else "not UTF-8 text"
             where = f": column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""

@@ -22,7 +22,7 @@ import polars as pl
 
 EARLIEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=timezone.utc)  # before any teacher forum export
 KNOWN_WAVES = ("baseline", "midpoint", "followup", "endline")
-ROLES = ("member", "staff", "moderator", "facilitator", "bot")
+ROLES = ("member", "staff", "moderator", "facilitator", "guest", "bot")
 KINDS = ("likert", "yes_no", "open", "consent", "choice", "unmapped")
 EVIDENCE_TYPES = ("self_report", "story", "behavioural", "external")
 CAPITALS = ("human", "social", "tangible", "reputational", "learning")

@@ -4,7 +4,8 @@ Applied once to the combined tables of a community, after the readers:
 - posts dated in the future (beyond a day of clock slack) or before 1995, and bodies
   over a million characters (a pasted file or an attack, not a post), are quarantined;
   replies to them follow them into quarantine, so no reply points at a missing post;
-- survey submissions dated in the future are quarantined with all their answers.
+- survey submissions dated in the future are quarantined with all their answers;
+- text holding NUL bytes (damaged or binary data pasted in) is quarantined row by row.
 Every row is accounted for: each step adds an Account (read = accepted + quarantined).
 """
 
@@ -28,6 +29,8 @@ def check_posts(posts: pl.DataFrame, community: str, now: datetime | None = None
         reason=pl.when(pl.col("created_at") > now + CLOCK_SLACK).then(pl.lit("dated in the future"))
         .when(pl.col("created_at") < EARLIEST_PLAUSIBLE).then(pl.lit("dated before 1995 (an unset clock?)"))
         .when(pl.col("body_text").str.len_chars() > MAX_BODY_CHARS).then(pl.lit("post body over a million characters"))
+        .when(pl.col("body_text").str.contains("\x00", literal=True) | pl.col("title").str.contains("\x00", literal=True))
+        .then(pl.lit("text holds NUL bytes (damaged or binary data)"))
         .otherwise(None)
     )
     bad = flagged.filter(pl.col("reason").is_not_null())
@@ -47,8 +50,12 @@ def check_posts(posts: pl.DataFrame, community: str, now: datetime | None = None
 def check_responses(responses: pl.DataFrame, community: str, now: datetime | None = None) -> tuple[pl.DataFrame, pl.DataFrame, Account]:
     """(plausible survey answers, quarantined rows, account): future submissions go whole."""
     now = now or datetime.now(timezone.utc)
-    future = (pl.col("submitted_at") > now + CLOCK_SLACK) | (pl.col("submitted_at") < EARLIEST_PLAUSIBLE)
-    bad = responses.filter(future).with_columns(reason=pl.lit("submission dated outside the plausible range"))
-    kept = responses.filter(~future)
+    outside = (pl.col("submitted_at") > now + CLOCK_SLACK) | (pl.col("submitted_at") < EARLIEST_PLAUSIBLE)
+    damaged = pl.col("value_text").str.contains("\x00", literal=True).fill_null(False)
+    bad = responses.filter(outside | damaged).with_columns(
+        reason=pl.when(outside).then(pl.lit("submission dated outside the plausible range"))
+        .otherwise(pl.lit("answer holds NUL bytes (damaged or binary data)"))
+    )
+    kept = responses.filter(~(outside | damaged))
     quarantine = quarantine_frame(community, "survey_answers", bad, ["wave", "item_id", "submitted_at"])
     return kept, quarantine, Account("survey_responses", "plausible answer", responses.height, kept.height, quarantine.height)
