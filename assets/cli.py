@@ -198,6 +198,86 @@ def command_ingest(args: argparse.Namespace) -> int:
     return 0 if summary["balanced"] else EXIT_RUN_FAILED
 
 
+def _posts_to_code(path: str, timezone: str = "UTC"):
+    """Canonical posts from a posts table (Parquet or CSV with post_id and body_text) or
+    from any supported export."""
+    import polars as pl
+
+    from value_pipeline.ingest import read_export
+    from value_pipeline.ingest.detect import Sniff
+
+    source = Path(path)
+    sniff = Sniff(source) if source.is_file() else None
+    if sniff is not None and {"post_id", "body_text"} <= set(sniff.columns):
+        try:
+            table = pl.read_parquet(source) if sniff.is_parquet else pl.read_csv(source, infer_schema=False)
+        except (OSError, pl.exceptions.PolarsError) as error:
+            raise InputError(source, f"not a readable posts table: {str(error).splitlines()[0]}") from error
+        for flag in ("is_thread_start", "is_staff"):
+            if flag in table.columns and table.schema[flag] == pl.String:
+                table = table.with_columns(pl.col(flag).str.to_lowercase().is_in(["true", "1", "yes", "t"]))
+        return table
+    return read_export(source, timezone=timezone).posts
+
+
+def command_code(args: argparse.Namespace) -> int:
+    from value_pipeline.coding.coder import default_coder
+
+    posts = _posts_to_code(args.input, args.timezone)
+    coder = default_coder(args.coder)
+    coded = coder(posts)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.part")
+    coded.select("post_id", "code", "confidence").write_csv(partial)
+    partial.replace(out)
+    counts = coded.group_by("code").len().sort("len", descending=True)
+    summary = ", ".join(f"{code} {n}" for code, n in counts.iter_rows())
+    print(f"{coded.height} posts coded by {coded.get_column('coder').first() if coded.height else '-'} -> {out} ({summary})")
+    return 0
+
+
+def command_sample(args: argparse.Namespace) -> int:
+    from value_pipeline.coding.agreement import (
+        coding_sample,
+        coding_sheet,
+        write_coding_sheet,
+    )
+    from value_pipeline.coding.coder import default_coder
+
+    posts = _posts_to_code(args.input, args.timezone)
+    coded = default_coder(args.coder)(posts)
+    sample = coding_sample(posts, coded, n=args.n, seed=args.seed)
+    write_coding_sheet(coding_sheet(sample, posts), Path(args.out))
+    print(f"{sample.height} posts to hand-code -> {args.out} (fill in human_code; codes: see CODEBOOK)")
+    return 0
+
+
+def command_agreement(args: argparse.Namespace) -> int:
+    from value_pipeline.coding.agreement import agreement, read_codes
+
+    human, auto = read_codes(args.human), read_codes(args.auto)
+    population = args.population or auto.height
+    result = agreement(human, auto, population=population, threshold=args.threshold)
+    print(f"Agreement of {args.auto} with {args.human} (reference) on {result.n} posts")
+    print(f"  Cohen's kappa       {result.kappa:.3f}   (threshold {result.threshold:.2f})")
+    print(f"  Krippendorff alpha  {result.alpha:.3f}")
+    print(f"  percent agreement   {result.percent_agreement:.1%}")
+    if result.rho is not None:
+        verdict = "generalizes" if result.rho < 0.05 else "does not generalize"
+        print(f"  Shaffer's rho       {result.rho:.3f}   (population {population}: the kappa {verdict} at the threshold)")
+    print("\nPer code (the second coding scored against the first):")
+    for code, support, precision, recall, f1 in result.per_code.iter_rows():
+        print(f"  {code:16} n={support:<4} precision {precision:.2f}  recall {recall:.2f}  F1 {f1:.2f}")
+    print("\nConfusion matrix (rows: reference; columns: second coding):")
+    short = [code[:5] for code in result.codes]
+    print("  " + " " * 16 + " ".join(f"{s:>5}" for s in short))
+    for row in result.confusion.iter_rows():
+        print(f"  {row[0]:16}" + " ".join(f"{v:>5}" for v in row[1:]))
+    print(f"\n{'ACCEPTABLE' if result.acceptable else 'BELOW THRESHOLD'}: {result.summary()}")
+    return 0
+
+
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     print(f"value-pipeline: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
@@ -221,6 +301,26 @@ def main(argv: list[str] | None = None) -> int:
     validate.add_argument("--output", default=default_output_dir())
     validate.add_argument("--community", action="append", help="only this community (repeatable)")
     validate.set_defaults(handler=command_validate)
+    code = commands.add_parser("code", help="code every post of an export or a posts table: post_id, code, confidence")
+    code.add_argument("input", help="any supported export, or a Parquet/CSV of posts with post_id and body_text")
+    code.add_argument("--out", required=True)
+    code.add_argument("--coder", default="default", help="default | rules | model (the shipped model)")
+    code.add_argument("--timezone", default="UTC")
+    code.set_defaults(handler=command_code)
+    sample = commands.add_parser("sample", help="a stratified sample of posts to hand-code, as a spreadsheet CSV")
+    sample.add_argument("input", help="any supported export, or a Parquet/CSV of posts")
+    sample.add_argument("--out", required=True)
+    sample.add_argument("--n", type=int, default=200)
+    sample.add_argument("--seed", type=int, default=1)
+    sample.add_argument("--coder", default="default")
+    sample.add_argument("--timezone", default="UTC")
+    sample.set_defaults(handler=command_sample)
+    agree = commands.add_parser("agreement", help="agreement statistics of two codings (kappa, alpha, F1, confusion, rho)")
+    agree.add_argument("human", help="the reference coding: CSV with post_id and human_code (or code)")
+    agree.add_argument("auto", help="the coding to score: CSV with post_id and code")
+    agree.add_argument("--population", type=int, help="posts the sample stands for (default: rows of AUTO)")
+    agree.add_argument("--threshold", type=float, default=0.65)
+    agree.set_defaults(handler=command_agreement)
     ingest = commands.add_parser(
         "ingest", help="read a community folder, or any single supported export, into canonical Parquet tables and summary.json"
     )
