@@ -7,8 +7,7 @@ import polars as pl
 from assets.metadata import markdown_table, one_line
 from assets.partitions import community_partitions
 from assets.resources import PipelineSettings
-from value_pipeline.coding.codebook import load_codebook
-from value_pipeline.coding.rules import code_posts
+from value_pipeline.coding.community import agreement_frame, code_community
 from value_pipeline.errors import InputError
 from value_pipeline.ingest import read_community
 from value_pipeline.ledger import reporting_quarters
@@ -123,23 +122,47 @@ def canonical_tables(context: dg.AssetExecutionContext, settings: PipelineSettin
     yield _check_result("row_accounts", check_accounts(data.accounts))
 
 
-@dg.asset(partitions_def=community_partitions, group_name="coding")
-def coded_posts(context: dg.AssetExecutionContext, posts: pl.DataFrame) -> dg.Output[pl.DataFrame]:
-    """One primary interaction code per post (CODEBOOK.md's nine codes), with a confidence
-    and the coder that assigned it."""
-    codebook = load_codebook()
-    coded = code_posts(posts, codebook)
+@dg.multi_asset(
+    partitions_def=community_partitions,
+    group_name="coding",
+    outs={
+        "coded_posts": dg.AssetOut(description="One primary interaction code per post (CODEBOOK.md's nine codes), with a confidence and the coder."),
+        "coding_agreement": dg.AssetOut(description="How far the coder agrees with the community's hand-coded posts (kappa, alpha, rho)."),
+    },
+)
+def coded_posts(context: dg.AssetExecutionContext, settings: PipelineSettings, posts: pl.DataFrame):
+    """Code every post with the best coder the community's hand codes support (the
+    shipped model by default), and measure agreement where hand codes exist."""
+    community = context.partition_key
+    try:
+        result = code_community(posts, settings.community_folder(community))
+    except InputError as error:
+        raise dg.Failure(description=one_line(error)) from None
+    coded = result.coded
     counts = coded.group_by("code").len().sort("len", descending=True)
-    return dg.Output(
+    yield dg.Output(
         coded,
+        output_name="coded_posts",
         metadata={
             "dagster/row_count": coded.height,
             # accounting for this stage: every post read gets exactly one code
             "posts_read": posts.height,
             "posts_coded": coded.get_column("post_id").n_unique(),
             "balanced": posts.height == coded.height == coded.get_column("post_id").n_unique(),
-            "coder": coded.get_column("coder").first() if coded.height else f"rules:v{codebook.version}",
+            "coder": result.coder,
             "codes": dg.MetadataValue.md(markdown_table(counts)),
             "mean_confidence": round(float(coded.get_column("confidence").mean() or 0), 3),
+        },
+    )
+    table = agreement_frame(result)
+    yield dg.Output(
+        table,
+        output_name="coding_agreement",
+        metadata={
+            "coder": result.coder,
+            "hand_coded_posts": result.hand_coded,
+            "kappa": round(result.agreement.kappa, 3) if result.agreement else "not measured",
+            "note": result.note,
+            "per_code": dg.MetadataValue.md(markdown_table(result.agreement.per_code)) if result.agreement else "_none_",
         },
     )

@@ -97,7 +97,7 @@ def ledger(
 @dg.asset(
     partitions_def=community_quarter_partitions,
     group_name="report",
-    ins={"quarantine": ALL_TIME, "row_accounts": ALL_TIME, "coded_posts": ALL_TIME},
+    ins={"quarantine": ALL_TIME, "row_accounts": ALL_TIME, "coded_posts": ALL_TIME, "coding_agreement": ALL_TIME},
     check_specs=[
         dg.AssetCheckSpec(
             "no_identifiers_in_report", asset="report",
@@ -112,6 +112,7 @@ def report(
     quarantine: pl.DataFrame,
     row_accounts: pl.DataFrame,
     coded_posts: pl.DataFrame,
+    coding_agreement: pl.DataFrame,
 ):
     """The quarterly evaluation report as a PDF (tagged PDF/UA, ledger attached as CSV),
     written atomically; its path and page count are in the metadata."""
@@ -144,6 +145,7 @@ def report(
         suppression=config.suppression.model_dump(),
         accounts=row_accounts.to_dicts(),
         quarantine_by_reason=reasons,
+        coding=coding_agreement.row(0, named=True) if coding_agreement.height else {},
         checks=[
             {"name": "disclosure_control", "passed": True,
              "detail": f"no visible cell under {config.suppression.min_count} members or too few respondents"},

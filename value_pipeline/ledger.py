@@ -39,6 +39,16 @@ CYCLE_NAMES = {
     5: "Reframing value",
 }
 NO_EVIDENCE = "no_evidence_collected"
+# Indicators computed from interaction codes: a report flags them when the coder's
+# agreement with the community's hand codes is below the threshold.
+CODE_DEPENDENT = (
+    "questions_asked", "questions_replied_share", "hours_to_first_reply_median", "hours_to_first_reply_p90",
+    "resources_shared", "unprompted_shares", "support_posts", "practice_reports", "interaction_mix:",
+)
+
+
+def depends_on_codes(indicator: str) -> bool:
+    return indicator.startswith(CODE_DEPENDENT)
 
 
 def reporting_quarters(posts: pl.DataFrame, responses: pl.DataFrame) -> list[Quarter]:

@@ -31,8 +31,10 @@ FLAGS = (
 
 
 def _signal_score(text: pl.Expr, code) -> pl.Expr:
+    """Weighted count of a code's signals in `text`, which is already lowercase (so the
+    patterns run case-sensitive: markedly faster than case-insensitive matching)."""
     terms = [
-        pl.when(text.str.contains(f"(?i){signal.pattern}")).then(signal.weight).otherwise(0.0)
+        pl.when(text.str.contains(signal.pattern)).then(signal.weight).otherwise(0.0)
         for signal in code.signals
     ]
     return pl.sum_horizontal(terms) if terms else pl.lit(0.0)

@@ -19,7 +19,7 @@ from pathlib import Path
 import jinja2
 import polars as pl
 
-from value_pipeline.ledger import CYCLE_NAMES, NO_EVIDENCE
+from value_pipeline.ledger import CYCLE_NAMES, NO_EVIDENCE, depends_on_codes
 from value_pipeline.participation import TIER_LABELS, TIERS, TierRules
 from value_pipeline.periods import Quarter
 from value_pipeline.privacy import format_share, spreadsheet_safe
@@ -53,6 +53,7 @@ class ReportInputs:
     quarantine_by_reason: list[dict]
     checks: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    coding: dict = field(default_factory=dict)  # the coding_agreement row: coder, kappa, threshold, ...
     generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
@@ -138,8 +139,13 @@ def build_context(inputs: ReportInputs) -> dict:
     """The template's context: rows by cycle, the matrix, the tier table, the mix chart."""
     coding_below = inputs.suppression["percent_coding_below"]
     # Ledger order is the order indicators were built in (most telling first); keep it.
+    coding = {
+        "coder": inputs.coder, "hand_coded": 0, "kappa": None, "alpha": None, "rho": None,
+        "threshold": 0.65, "development_kappa": None, "note": "",
+    } | (inputs.coding or {})
+    weak_coding = coding.get("kappa") is not None and coding["kappa"] < coding.get("threshold", 0.65)
     rows = [
-        {**row, "display": format_value(row, coding_below)}
+        {**row, "display": format_value(row, coding_below), "flagged": weak_coding and depends_on_codes(row["indicator"])}
         for row in inputs.ledger.sort("cycle", maintain_order=True).to_dicts()
     ]
     means = {row["indicator"].removesuffix(".mean"): row for row in rows if row["indicator"].endswith(".mean")}
@@ -208,6 +214,8 @@ def build_context(inputs: ReportInputs) -> dict:
         "highlights": _highlights(rows, coding_below),
         "tier_rules": TierRules(),
         "generated": inputs.generated_at.strftime("%d %B %Y"),
+        "coding": coding,
+        "weak_coding": weak_coding,
     }
 
 
