@@ -256,7 +256,7 @@ def train(
     mean, scale = dense.mean(axis=0), dense.std(axis=0)
     scale[scale == 0] = 1.0
     matrix = sparse.hstack([words, sparse.csr_matrix((dense - mean) / scale * DENSE_FACTOR)]).tocsr()
-    model = LinearSVC(C=c, class_weight="balanced", max_iter=50_000)
+    model = LinearSVC(C=c, class_weight="balanced", max_iter=50_000, random_state=0)  # reproducible fits
     model.fit(matrix, features.get_column("label").to_numpy())
     classes = list(model.classes_)
     coef = np.zeros((len(codebook.ids), matrix.shape[1]))
