@@ -272,5 +272,5 @@ def train(
     return LinearCoder(
         name=name, codes=list(codebook.ids), vocabulary=vocabulary, dense_names=dense_names,
         dense_weights=coef[:, n_words:].T.copy(), dense_mean=mean, dense_scale=scale, intercepts=intercepts,
-        training={"posts": n, "vocabulary": n_words, "c": c, "classes": classes},
+        training={"posts": n, "vocabulary": n_words, "c": c, "classes": classes, "codebook_version": codebook.version},
     )
