@@ -8,6 +8,7 @@ from assets.metadata import markdown_table, one_line
 from assets.partitions import community_partitions
 from assets.resources import PipelineSettings
 from value_pipeline.coding.community import agreement_frame, code_community
+from value_pipeline.config import load_community_config
 from value_pipeline.errors import InputError
 from value_pipeline.ingest import read_community
 from value_pipeline.ledger import reporting_quarters
@@ -135,7 +136,8 @@ def coded_posts(context: dg.AssetExecutionContext, settings: PipelineSettings, p
     shipped model by default), and measure agreement where hand codes exist."""
     community = context.partition_key
     try:
-        result = code_community(posts, settings.community_folder(community))
+        folder = settings.community_folder(community)
+        result = code_community(posts, folder, load_community_config(folder).coding.kappa_threshold)
     except InputError as error:
         raise dg.Failure(description=one_line(error)) from None
     coded = result.coded

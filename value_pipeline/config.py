@@ -37,6 +37,15 @@ class SurveyConfig(BaseModel):
     options: dict = Field(default_factory=dict, description="settings of the survey format's reader")
 
 
+class CodingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kappa_threshold: float = Field(
+        0.65, ge=0.0, le=1.0,
+        description="below this Cohen's kappa with the hand codes, the report flags every figure that depends on codes",
+    )
+
+
 class CommunityConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -48,6 +57,7 @@ class CommunityConfig(BaseModel):
     staff: list[str] = Field(default_factory=list, description="usernames or emails of staff/facilitators")
     survey: SurveyConfig = Field(default_factory=SurveyConfig)
     suppression: Suppression = Field(default_factory=Suppression)
+    coding: CodingConfig = Field(default_factory=CodingConfig)
     consent_source: str = Field("survey", description="where consent to quote is recorded")
     forum_options: dict = Field(default_factory=dict, description="settings of the forum format's reader (e.g. a column mapping)")
 

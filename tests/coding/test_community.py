@@ -64,3 +64,18 @@ def test_cli_code_and_agreement(tmp_path):
     report = subprocess.run([sys.executable, "-m", "assets.cli", "agreement", str(human), str(out)], capture_output=True, text=True)
     assert report.returncode == 0, report.stderr
     assert "Cohen's kappa       1.000" in report.stdout and "Shaffer's rho" in report.stdout and "ACCEPTABLE" in report.stdout
+
+
+def test_the_community_threshold_decides_what_is_acceptable(tmp_path):
+    posts = _posts()
+    coded = code_community(posts, None).coded.head(60).select("post_id", "code")
+    # one hand code in ten disagrees: kappa near 0.9, acceptable at 0.65, not at 0.95
+    human = coded.with_row_index().with_columns(
+        code=pl.when(pl.col("index") % 10 == 0).then(pl.lit("other")).otherwise(pl.col("code"))
+    ).drop("index")
+    _write_codes(tmp_path, human)
+    lenient = agreement_frame(code_community(posts, tmp_path)).row(0, named=True)
+    strict = agreement_frame(code_community(posts, tmp_path, threshold=0.95)).row(0, named=True)
+    assert 0.65 < lenient["kappa"] < 0.95 and lenient["acceptable"] and lenient["threshold"] == 0.65
+    assert not strict["acceptable"] and strict["threshold"] == 0.95
+    assert agreement_frame(code_community(posts, None, threshold=0.8)).row(0, named=True)["threshold"] == 0.8

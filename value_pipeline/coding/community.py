@@ -39,6 +39,7 @@ class CommunityCoding:
     agreement: Agreement | None  # of the chosen coder with the hand codes (cross-validated for a community model)
     hand_coded: int
     note: str
+    threshold: float = KAPPA_THRESHOLD
 
 
 def hand_codes(folder: Path) -> pl.DataFrame | None:
@@ -57,20 +58,22 @@ def code_community(posts: pl.DataFrame, folder: Path | None = None, threshold: f
     coder = coded.get_column("coder").first() if coded.height else "none"
     human = hand_codes(folder) if folder is not None else None
     if human is None:
-        return CommunityCoding(coded, coder, None, 0, "no hand-coded posts: agreement on this community not measured")
+        return CommunityCoding(coded, coder, None, 0, "no hand-coded posts: agreement on this community not measured", threshold)
     human = human.join(posts.select("post_id"), on="post_id", how="semi")
     measured = agreement(human, coded, population=posts.height, threshold=threshold)
     if human.height < MIN_HAND_CODED:
-        return CommunityCoding(coded, coder, measured, human.height, f"{human.height} hand-coded posts (a community model needs {MIN_HAND_CODED})")
+        return CommunityCoding(coded, coder, measured, human.height,
+                               f"{human.height} hand-coded posts (a community model needs {MIN_HAND_CODED})", threshold)
     community_kappa, community_agreement = _cross_validate(posts, human, threshold)
     if community_kappa <= measured.kappa:
         return CommunityCoding(coded, coder, measured, human.height,
-                               f"community model (cross-validated kappa {community_kappa:.2f}) does not beat {coder}")
+                               f"community model (cross-validated kappa {community_kappa:.2f}) does not beat {coder}", threshold)
     gold_frame, gold = gold_posts()
     model = train(pl.concat([gold_frame, posts.select(gold_frame.columns)]), pl.concat([gold.select("post_id", "code"), human]),
                   name=f"{posts.get_column('community').first()}-v1")
     return CommunityCoding(model.code(posts), model.coder, community_agreement, human.height,
-                           f"community model chosen: cross-validated kappa {community_kappa:.2f} vs {measured.kappa:.2f} for {coder}")
+                           f"community model chosen: cross-validated kappa {community_kappa:.2f} vs {measured.kappa:.2f} for {coder}",
+                           threshold)
 
 
 def _cross_validate(posts: pl.DataFrame, human: pl.DataFrame, threshold: float) -> tuple[float, Agreement]:
@@ -102,7 +105,7 @@ def agreement_frame(result: CommunityCoding) -> pl.DataFrame:
             "alpha": measured.alpha if measured else None,
             "rho": measured.rho if measured else None,
             "percent_agreement": measured.percent_agreement if measured else None,
-            "threshold": measured.threshold if measured else KAPPA_THRESHOLD,
+            "threshold": result.threshold,
             "acceptable": measured.acceptable if measured else None,
             "development_kappa": shipped.training.get("cv_kappa") if shipped else None,
             "note": result.note,
