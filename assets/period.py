@@ -12,7 +12,16 @@ from value_pipeline.config import load_community_config
 from value_pipeline.errors import InputError
 from value_pipeline.instrument import load_instrument
 from value_pipeline.ledger import build_ledger
+from value_pipeline.participation import (
+    gini,
+    movement,
+    newcomer_retention,
+    respondents_by_group,
+    time_to_first_post,
+    transition_matrix,
+)
 from value_pipeline.participation import member_tiers as compute_member_tiers
+from value_pipeline.participation import value_by_tier as compute_value_by_tier
 from value_pipeline.privacy import disclosure_violations, scrub_identities
 from value_pipeline.report.render import ReportInputs, render_html, write_pdf
 
@@ -31,13 +40,71 @@ def _config(settings: PipelineSettings, community: str):
     group_name="participation",
     ins={"posts": ALL_TIME, "members": ALL_TIME},
 )
-def member_tiers(context: dg.AssetExecutionContext, posts: pl.DataFrame, members: pl.DataFrame) -> dg.Output[pl.DataFrame]:
+def member_tiers(
+    context: dg.AssetExecutionContext, settings: PipelineSettings, posts: pl.DataFrame, members: pl.DataFrame
+) -> dg.Output[pl.DataFrame]:
     """Each member's participation tier in the quarter (core, active, occasional,
-    peripheral, inactive; staff apart), by the onion model's cumulative-share rule."""
+    peripheral, inactive; staff apart), by the onion model's cumulative-share rule
+    (cuts from `tiers:` in community.yaml)."""
     community, quarter = split_key(context)
-    tiers = compute_member_tiers(posts, members, quarter)
+    rules = _config(settings, community).tiers
+    tiers = compute_member_tiers(posts, members, quarter, rules)
     counts = tiers.group_by("tier").agg(members=pl.len(), posts=pl.col("n_posts").sum()).sort("posts", descending=True)
-    return dg.Output(tiers, metadata={"dagster/row_count": tiers.height, "tiers": dg.MetadataValue.md(markdown_table(counts))})
+    return dg.Output(tiers, metadata={
+        "dagster/row_count": tiers.height,
+        "tiers": dg.MetadataValue.md(markdown_table(counts)),
+        "rules": rules.model_dump(),
+        "gini": dg.MetadataValue.float(gini(tiers) if gini(tiers) is not None else float("nan")),
+    })
+
+
+@dg.asset(
+    partitions_def=community_quarter_partitions,
+    group_name="participation",
+    ins={"posts": ALL_TIME, "members": ALL_TIME},
+)
+def tier_transitions(
+    context: dg.AssetExecutionContext, settings: PipelineSettings, posts: pl.DataFrame, members: pl.DataFrame
+) -> dg.Output[pl.DataFrame]:
+    """Members moving between tiers from the previous quarter to this one (from_tier,
+    to_tier, members), with the moves toward the core and away from it, newcomer
+    retention and time to first post in the metadata. Counts only: no member's path."""
+    community, quarter = split_key(context)
+    rules = _config(settings, community).tiers
+    matrix = transition_matrix(posts, members, quarter, rules)
+    wide = matrix.pivot(on="to_tier", index="from_tier", values="members")
+    moves = movement(posts, members, quarter, rules)
+    retention = newcomer_retention(posts, quarter)
+    waited = time_to_first_post(posts, members, quarter)
+    return dg.Output(matrix, metadata={
+        "dagster/row_count": matrix.height,
+        "matrix": dg.MetadataValue.md(markdown_table(wide)),
+        "moves": dg.MetadataValue.md(markdown_table(pl.DataFrame({"move": list(moves), "members": list(moves.values())}))),
+        "newcomer_retention": retention,
+        "time_to_first_post": waited,
+    })
+
+
+@dg.asset(
+    partitions_def=community_quarter_partitions,
+    group_name="participation",
+    ins={"survey_responses": ALL_TIME, "survey_items": ALL_TIME},
+)
+def value_by_tier(
+    context: dg.AssetExecutionContext, survey_responses: pl.DataFrame, survey_items: pl.DataFrame, member_tiers: pl.DataFrame,
+) -> dg.Output[pl.DataFrame]:
+    """Survey indicators by tier group (core and active, occasional, periphery) for the
+    quarter's waves: what members who rarely post report getting, beside the core.
+    Unsuppressed here (the evaluator's view); the report shows the ledger's suppressed form."""
+    _community, quarter = split_key(context)
+    table = compute_value_by_tier(survey_responses, survey_items, member_tiers, quarter)
+    groups = respondents_by_group(survey_responses, member_tiers, quarter)
+    preview = table.select("item_id", "cycle", "tier_group", "respondents", "mean", "share_positive")
+    return dg.Output(table, metadata={
+        "dagster/row_count": table.height,
+        "respondents_by_group": groups,
+        "preview": dg.MetadataValue.md(markdown_table(preview, max_rows=60)),
+    })
 
 
 @dg.asset(
@@ -72,7 +139,7 @@ def ledger(
     labels = {item.id: item.label or item.text for item in instrument.items}
     table = build_ledger(
         community, quarter, posts, coded_posts, members, survey_responses, survey_items,
-        load_codebook(), config.suppression, labels, tiers=member_tiers,
+        load_codebook(), config.suppression, labels, tiers=member_tiers, rules=config.tiers,
     )
     preview = table.select("cycle", "indicator", "value", "n", "evidence_type", "suppressed")
     yield dg.Output(
@@ -81,7 +148,7 @@ def ledger(
             "dagster/row_count": table.height,
             "suppressed": table.filter(pl.col("suppressed")).height,
             "cycles_evidenced": sorted({c for c, v in table.select("cycle", "value").iter_rows() if v is not None}),
-            "preview": dg.MetadataValue.md(markdown_table(preview, max_rows=80)),
+            "preview": dg.MetadataValue.md(markdown_table(preview, max_rows=400)),
         },
     )
     violations = disclosure_violations(table, config.suppression)
@@ -146,6 +213,7 @@ def report(
         accounts=row_accounts.to_dicts(),
         quarantine_by_reason=reasons,
         coding=coding_agreement.row(0, named=True) if coding_agreement.height else {},
+        tier_rules=config.tiers,
         checks=[
             {"name": "disclosure_control", "passed": True,
              "detail": f"no visible cell under {config.suppression.min_count} members or too few respondents"},

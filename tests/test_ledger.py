@@ -3,7 +3,8 @@
 from datetime import datetime, timezone
 
 import polars as pl
-from test_participation import MEMBERS, POSTS
+import pytest
+from forum_fixtures import MEMBERS, POSTS
 
 from value_pipeline import schema
 from value_pipeline.coding.codebook import load_codebook
@@ -12,6 +13,7 @@ from value_pipeline.config import Suppression
 from value_pipeline.instrument import load_instrument
 from value_pipeline.ledger import NO_EVIDENCE, build_ledger
 from value_pipeline.periods import Quarter
+from value_pipeline.privacy import disclosure_violations
 
 INSTRUMENT = load_instrument()
 LABELS = {item.id: item.label or item.text for item in INSTRUMENT.items}
@@ -64,6 +66,46 @@ def test_survey_quarter_evidences_every_cycle_with_self_report_and_stories():
 
 def test_too_few_respondents_suppresses_survey_figures():
     ledger = _ledger(_responses(4, datetime(2026, 3, 10, tzinfo=timezone.utc)))
-    survey = ledger.filter(pl.col("evidence_type") == "self_report")
+    # every survey figure is suppressed, except respondent counts of zero (they disclose no one)
+    survey = ledger.filter((pl.col("evidence_type") == "self_report") & ~((pl.col("unit") == "respondents") & (pl.col("value") == 0)))
     assert survey.height > 0 and survey.get_column("suppressed").all()
     assert survey.get_column("value").null_count() == survey.height
+    # and no suppressed row gives away the small group's size as its base
+    assert survey.get_column("n").null_count() == survey.height
+
+
+def test_participation_figures_are_ledger_rows_with_cycle_and_evidence():
+    ledger = _ledger(schema.empty(schema.SURVEY_RESPONSES))
+    rows = {row["indicator"]: row for row in ledger.iter_rows(named=True)}
+    expected_cycle = {
+        "top1_post_share": 1, "members_writing_half_share": 1, "lorenz:50": 1, "questions_answered_share": 1,
+        "responsiveness:science:questions_asked": 1, "responsiveness:general:unanswered_threads": 1,
+        "median_reply_depth": 1, "tier_transition:joined:core": 1, "tier_movement:moved_up": 1, "newcomer_retention": 1,
+        "days_to_first_post_median": 1, "network_density": 2, "network_broker_share": 2, "newcomers_answered_by_peers": 2,
+        "threads_with_reflection": 2, "unprompted_share_of_sharing": 2,
+    }
+    for indicator, cycle in expected_cycle.items():
+        assert rows[indicator]["cycle"] == cycle and rows[indicator]["evidence_type"] == "behavioural", indicator
+    assert rows["network_density"]["capital"] == "social" and rows["threads_with_reflection"]["capital"] == "human"
+    # fixture: 6 members, ana alone writes half: one member of six
+    assert rows["members_writing_half_share"]["value"] == 1 / 6
+    assert rows["lorenz:50"]["value"] == 0.1
+    assert rows["network_density"]["value"] == 0.5
+    # four newcomers: a share of four people is suppressed, base included
+    assert rows["newcomers_answered_by_peers"]["suppressed"] and rows["newcomers_answered_by_peers"]["n"] is None
+    assert disclosure_violations(ledger, Suppression()).height == 0
+
+
+def test_value_by_tier_rows_carry_the_items_cycle():
+    responses = _responses(12, datetime(2026, 3, 10, tzinfo=timezone.utc)).with_columns(
+        member_key=pl.when(pl.col("respondent_key").is_in(["r0", "r1", "r2"])).then(pl.lit("ana")).otherwise(pl.lit("eve"))
+    )
+    ledger = _ledger(responses)
+    rows = {row["indicator"]: row for row in ledger.iter_rows(named=True)}
+    # r0-r2 link to ana (core), the other nine to eve (peripheral)
+    periphery = rows["survey_by_tier.imm_useful.periphery.mean"]
+    assert periphery["n"] == 9 and periphery["cycle"] == 1 and not periphery["suppressed"]
+    assert periphery["value"] == pytest.approx(sum(4 + i % 2 for i in range(3, 12)) / 9)  # r3..r11 answer 4 + (i % 2)
+    assert rows["survey_by_tier.imm_useful.periphery.agree"]["suppressed"]  # a share needs 10
+    assert rows["survey_by_tier.app_adapted.core_active.yes"]["suppressed"]
+    assert rows["respondents_by_tier:periphery"]["suppressed"] and rows["respondents_by_tier:unlinked"]["value"] == 0

@@ -61,6 +61,33 @@ def test_complementary_suppression_hides_a_second_tier():
     assert sorted(hidden) == ["members_by_tier:active", "members_by_tier:core"]
 
 
+def test_a_transition_matrix_is_protected_by_row_and_by_column():
+    # from\to      core  active
+    #   core        12     3       (row total and column totals are shown elsewhere)
+    #   active      15    20
+    cells = {("core", "core"): 12.0, ("core", "active"): 3.0, ("active", "core"): 15.0, ("active", "active"): 20.0}
+    ledger = _ledger([
+        {"indicator": f"tier_transition:{a}:{b}", "value": v, "unit": "members", "n": 50, "evidence_type": "behavioural"}
+        for (a, b), v in cells.items()
+    ])
+    hidden = apply_disclosure(ledger, Suppression()).filter(pl.col("suppressed")).get_column("indicator").to_list()
+    # core->active (3) is small; its row takes core->core (12), its column takes active->active (20),
+    # and then active->core (15) goes with them: every row and column has two hidden cells
+    assert sorted(hidden) == sorted(f"tier_transition:{a}:{b}" for a, b in cells)
+
+
+def test_statistics_over_few_people_are_suppressed_with_their_base():
+    ledger = _ledger([
+        {"indicator": "newcomer_retention", "value": 0.5, "unit": "member_share", "n": 6, "evidence_type": "behavioural"},
+        {"indicator": "days_to_first_post_median", "value": 3.5, "unit": "member_days", "n": 12, "evidence_type": "behavioural"},
+        {"indicator": "questions_replied_share", "value": 0.5, "unit": "share", "n": 6, "evidence_type": "behavioural"},
+    ])
+    result = {row["indicator"]: row for row in apply_disclosure(ledger, Suppression()).iter_rows(named=True)}
+    assert result["newcomer_retention"]["suppressed"] and result["newcomer_retention"]["n"] is None
+    assert not result["days_to_first_post_median"]["suppressed"] and result["days_to_first_post_median"]["n"] == 12
+    assert not result["questions_replied_share"]["suppressed"]  # six questions are threads, not people
+
+
 def test_percentages_are_top_and_bottom_coded_for_small_groups():
     assert format_share(0.97, 30, 50) == ">95%"
     assert format_share(0.02, 30, 50) == "<5%"

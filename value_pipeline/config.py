@@ -10,7 +10,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from value_pipeline.errors import InputError, describe_validation_error
 
@@ -37,6 +44,32 @@ class SurveyConfig(BaseModel):
     options: dict = Field(default_factory=dict, description="settings of the survey format's reader")
 
 
+class TierRules(BaseModel):
+    """How members are placed in participation tiers each quarter (onion model).
+
+    Members are ranked by their posts in the quarter; the core are those who together
+    write the first `core_share` of member posts, the active the next part up to
+    `active_share`, the occasional the rest. Members tied on post count share a tier,
+    placed by the middle of the share of posts their group covers.
+    Members who post at most `peripheral_max_posts` times and are not core or active
+    count as peripheral when the platform shows they read (0: only non-posters).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Defaults 50% / 80%: with the classic onion cuts (80% / 95%) a small community whose
+    # tail is one-post members has no occasional tier at all; set them here if wanted.
+    core_share: float = Field(0.5, gt=0.0, lt=1.0, description="cumulative share of posts written by the core")
+    active_share: float = Field(0.8, gt=0.0, le=1.0, description="cumulative share written by the core and the active")
+    peripheral_max_posts: int = Field(0, ge=0, description="readers posting at most this often count as peripheral")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "TierRules":
+        if self.active_share <= self.core_share:
+            raise ValueError(f"active_share ({self.active_share}) must be above core_share ({self.core_share})")
+        return self
+
+
 class CodingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -58,6 +91,7 @@ class CommunityConfig(BaseModel):
     survey: SurveyConfig = Field(default_factory=SurveyConfig)
     suppression: Suppression = Field(default_factory=Suppression)
     coding: CodingConfig = Field(default_factory=CodingConfig)
+    tiers: TierRules = Field(default_factory=TierRules)
     consent_source: str = Field("survey", description="where consent to quote is recorded")
     forum_options: dict = Field(default_factory=dict, description="settings of the forum format's reader (e.g. a column mapping)")
 

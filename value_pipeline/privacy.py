@@ -47,6 +47,9 @@ def scrub_expr(expr: pl.Expr) -> pl.Expr:
 
 # ---------------------------------------------------------------- disclosure control
 PEOPLE_UNITS = ("members", "respondents", "stories")
+# Statistics over a group of people (a share of newcomers, the median days members
+# waited to post): `n` counts people, so a small group is suppressed like a small count.
+PEOPLE_STATISTIC_UNITS = ("member_share", "member_days")
 
 
 def _too_small(suppression: Suppression) -> pl.Expr:
@@ -56,6 +59,8 @@ def _too_small(suppression: Suppression) -> pl.Expr:
     return (
         # a count of people between 1 and min_count - 1
         (people & (pl.col("value") > 0) & (pl.col("value") < suppression.min_count))
+        # a statistic describing fewer people than a count may show
+        | (pl.col("unit").is_in(PEOPLE_STATISTIC_UNITS) & (pl.col("n") < suppression.min_count))
         # a survey mean from too few respondents
         | (self_report & (pl.col("unit") == "mean") & (pl.col("n") < suppression.min_respondents_mean))
         # a survey share is a distribution: it needs the larger group
@@ -66,8 +71,9 @@ def _too_small(suppression: Suppression) -> pl.Expr:
 def apply_disclosure(ledger: pl.DataFrame, suppression: Suppression) -> pl.DataFrame:
     """Mark and blank the ledger cells that could identify members.
 
-    Suppressed: counts of people under `min_count` (zero is shown: it discloses no
-    one), survey means from fewer than `min_respondents_mean` respondents, survey
+    Suppressed (value and, when under `min_count`, base n blanked): counts of people
+    under `min_count` (zero is shown: it discloses no one), statistics over fewer
+    people than that (a share of newcomers), survey means from fewer than `min_respondents_mean` respondents, survey
     shares from fewer than `min_respondents_distribution`. Then complementary
     suppression: in a breakdown of people (`group:part` indicators such as
     `members_by_tier:core`, whose total is shown elsewhere), a lone suppressed cell
@@ -77,33 +83,51 @@ def apply_disclosure(ledger: pl.DataFrame, suppression: Suppression) -> pl.DataF
         return ledger
     marked = ledger.with_columns(suppressed=pl.col("suppressed").fill_null(False) | _too_small(suppression))
     marked = _complementary(marked)
-    return marked.with_columns(value=pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("value")))
+    return marked.with_columns(
+        value=pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("value")),
+        # a suppressed cell's base would give the small group's size away
+        n=pl.when(pl.col("suppressed") & (pl.col("n") < suppression.min_count)).then(None).otherwise(pl.col("n")),
+    )
+
+
+def _breakdowns(indicator: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """The groups a people breakdown cell belongs to: `group:part` cells form one line
+    (its total is shown elsewhere); `table:row:column` cells (a transition matrix) form
+    a row and a column, each with a known total."""
+    parts = indicator.str.split(":")
+    n_parts = parts.list.len()
+    first = parts.list.first()
+    line = pl.when(n_parts == 2).then(first).when(n_parts == 3).then(first + ":row:" + parts.list.get(1, null_on_oob=True))
+    column = pl.when(n_parts == 3).then(first + ":column:" + parts.list.get(2, null_on_oob=True))
+    return line, column
 
 
 def _complementary(ledger: pl.DataFrame) -> pl.DataFrame:
-    """Suppress a second cell in any people breakdown that has exactly one suppressed cell."""
-    parts = ledger.with_row_index("_row").with_columns(
-        _group=pl.when(pl.col("indicator").str.contains(":") & pl.col("unit").is_in(PEOPLE_UNITS))
-        .then(pl.col("indicator").str.split(":").list.first())
-        .otherwise(None)
+    """Suppress a second cell in any people breakdown (a line, or a row or column of a
+    table) that has exactly one suppressed cell, until none has: a lone suppressed
+    cell could be recovered by subtraction from the total."""
+    line, column = _breakdowns(pl.col("indicator"))
+    frame = ledger.with_row_index("_row").with_columns(
+        _line=pl.when(pl.col("unit").is_in(PEOPLE_UNITS)).then(line),
+        _column=pl.when(pl.col("unit").is_in(PEOPLE_UNITS)).then(column),
     )
-    grouped = parts.filter(pl.col("_group").is_not_null())
-    lone = (
-        grouped.group_by("_group")
-        .agg(n_suppressed=pl.col("suppressed").sum())
-        .filter(pl.col("n_suppressed") == 1)
-        .get_column("_group")
-    )
-    extra = (
-        grouped.filter(pl.col("_group").is_in(lone.implode()) & ~pl.col("suppressed") & (pl.col("value") > 0))
-        .sort("value", "_row")
-        .group_by("_group", maintain_order=True)
-        .first()
-        .get_column("_row")
-    )
-    return parts.with_columns(
-        suppressed=pl.col("suppressed") | pl.col("_row").is_in(extra.implode())
-    ).drop("_row", "_group")
+    while True:
+        cells = pl.concat([
+            frame.select("_row", "suppressed", "value", _group="_line"),
+            frame.select("_row", "suppressed", "value", _group="_column"),
+        ]).filter(pl.col("_group").is_not_null())
+        lone = cells.group_by("_group").agg(n_suppressed=pl.col("suppressed").sum()).filter(pl.col("n_suppressed") == 1)
+        extra = (
+            cells.filter(pl.col("_group").is_in(lone.get_column("_group").implode()) & ~pl.col("suppressed") & (pl.col("value") > 0))
+            .sort("value", "_row")
+            .group_by("_group", maintain_order=True)
+            .first()
+            .get_column("_row")
+        )
+        if extra.len() == 0:
+            break
+        frame = frame.with_columns(suppressed=pl.col("suppressed") | pl.col("_row").is_in(extra.implode()))
+    return frame.drop("_row", "_line", "_column")
 
 
 def disclosure_violations(ledger: pl.DataFrame, suppression: Suppression) -> pl.DataFrame:

@@ -30,13 +30,10 @@ def quarter_responses(responses: pl.DataFrame, quarter: Quarter) -> pl.DataFrame
     return responses.filter(pl.col("wave").is_in(waves.implode()))
 
 
-def item_summaries(responses: pl.DataFrame, items: pl.DataFrame, quarter: Quarter) -> pl.DataFrame:
-    """Per scale item answered in the quarter: respondents, mean, and share agreeing/yes.
-
-    `share_positive` is the share answering agree or strongly agree (agreement items)
-    or yes (yes/no items), reverse-coded items reversed first.
-    """
-    scored = (
+def scored_responses(responses: pl.DataFrame, items: pl.DataFrame, quarter: Quarter) -> pl.DataFrame:
+    """The quarter's answers to scale items (agreement and yes/no), with `value`:
+    the answer, reverse-coded items reversed; blanks and "don't know" left out."""
+    return (
         quarter_responses(responses, quarter)
         .filter(pl.col("value_num").is_not_null())
         .join(items.filter(pl.col("kind").is_in(["likert", "yes_no"])), on="item_id", how="inner")
@@ -46,8 +43,13 @@ def item_summaries(responses: pl.DataFrame, items: pl.DataFrame, quarter: Quarte
             .otherwise(pl.col("value_num"))
         )
     )
+
+
+def summarise_items(scored: pl.DataFrame, by: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Per scale item (and per `by` group): respondents, mean, share_positive (agree or
+    strongly agree; yes for yes/no items) and how many respondents link to members."""
     return (
-        scored.group_by("item_id", "kind", "construct", "cycle", "capital", "evidence_type")
+        scored.group_by("item_id", "kind", "construct", "cycle", "capital", "evidence_type", *by)
         .agg(
             respondents=pl.col("respondent_key").n_unique(),
             mean=pl.col("value").mean(),
@@ -56,8 +58,17 @@ def item_summaries(responses: pl.DataFrame, items: pl.DataFrame, quarter: Quarte
             .otherwise((pl.col("value") >= AGREE_AT).mean()),
             linked=pl.col("member_key").drop_nulls().n_unique(),
         )
-        .sort("cycle", "item_id")
+        .sort("cycle", "item_id", *by)
     )
+
+
+def item_summaries(responses: pl.DataFrame, items: pl.DataFrame, quarter: Quarter) -> pl.DataFrame:
+    """Per scale item answered in the quarter: respondents, mean, and share agreeing/yes.
+
+    `share_positive` is the share answering agree or strongly agree (agreement items)
+    or yes (yes/no items), reverse-coded items reversed first.
+    """
+    return summarise_items(scored_responses(responses, items, quarter))
 
 
 def story_coverage(responses: pl.DataFrame, items: pl.DataFrame, quarter: Quarter) -> pl.DataFrame:

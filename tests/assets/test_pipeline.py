@@ -46,7 +46,7 @@ def test_every_asset_and_check_succeeds(materialized):
     }
     assert materialized_keys == {
         "posts", "members", "survey_responses", "survey_items", "quarantine", "row_accounts",
-        "coded_posts", "coding_agreement", "member_tiers", "ledger", "report", "data_quality",
+        "coded_posts", "coding_agreement", "member_tiers", "tier_transitions", "value_by_tier", "ledger", "report", "data_quality",
     }
     assert (output / "data_docs" / COMMUNITY / "site" / "index.html").exists()
 
@@ -63,6 +63,11 @@ def test_report_metadata_points_at_a_readable_pdf(materialized):
     for section in ("Summary", "Cycle 1. Immediate value", "Cycle 5. Reframing value",
                     "Participation and the peripheral majority", "Appendix B. Data quality"):
         assert section in text
+    # the participation section's tables: responsiveness by channel, tier transitions, value by tier
+    for heading in ("Do questions get answered?", "Moving toward the core? Tiers from 2026-Q2 to 2026-Q3",
+                    "What members at each distance from the core report getting", "The reply network"):
+        assert heading in text
+    assert "Periphery (did not post)" in text and "2026-Q2 → 2026-Q3" in text
     # the follow-up survey wave (September) evidences cycles 3-5 in this quarter
     assert "Adapted a resource or idea to own class" in text
     assert "No evidence collected" not in text

@@ -2,6 +2,7 @@
 
 from datetime import datetime, timezone
 
+import polars as pl
 import pytest
 from pypdf import PdfReader
 from test_ledger import _ledger, _responses
@@ -79,3 +80,26 @@ def test_forum_only_quarter_never_passes_post_counts_off_as_applied_value():
     summary = html.split('id="summary"')[1].split('id="cycles"')[0]
     assert "No member-reported evidence" in summary and "Weak forum signal only" in summary
     assert summary.count("No evidence collected") == 2  # cycles 4 and 5
+
+
+def test_participation_section_reads_only_ledger_rows():
+    from value_pipeline.report.render import build_context
+
+    responses = _responses(24, datetime(2026, 3, 10, tzinfo=timezone.utc))
+    ledger = _ledger(responses.with_columns(member_key=pl.lit("eve")))  # every respondent linked to a reader
+    context = build_context(_inputs(ledger=ledger))
+    section = context["participation"]
+    assert [c["channel"] for c in section["channels"]] == ["general", "science", "(all channels)"]
+    assert section["lorenz"][0] == (0.0, 0.0) and section["lorenz"][-1] == (1.0, 1.0) and len(section["lorenz"]) == 11
+    # everyone was new in Q1: the only transition row is "joined", and its cells are small, so suppressed
+    assert [row["from"] for row in section["matrix"]] == ["New this quarter"]
+    assert all(cell is None or cell["suppressed"] or cell["value"] == 0 for cell in section["matrix"][0]["cells"])
+    useful = next(row for row in section["value_rows"] if row["label"].startswith("Finds the community useful"))
+    periphery = useful["cells"][2]
+    assert periphery["display"] == ">95% / mean 4.50" and periphery["n"] == 24  # 100% of 24 is top-coded
+    assert useful["cells"][0]["display"] == ""  # no core respondent: no cell, not a zero
+    html = render_html(_inputs(ledger=ledger))
+    assert "Moving toward the core?" in html and "Periphery (did not post)" in html
+    # the cycle tables leave the breakdowns to this section
+    cycle_rows = [row["indicator"] for cycle in context["cycles"] for row in cycle["rows"]]
+    assert not any(indicator.startswith(("lorenz:", "tier_transition:", "survey_by_tier.")) for indicator in cycle_rows)

@@ -19,8 +19,18 @@ from pathlib import Path
 import jinja2
 import polars as pl
 
-from value_pipeline.ledger import CYCLE_NAMES, NO_EVIDENCE, depends_on_codes
-from value_pipeline.participation import TIER_LABELS, TIERS, TierRules
+from value_pipeline.config import TierRules
+from value_pipeline.ledger import BREAKDOWNS, CYCLE_NAMES, NO_EVIDENCE, depends_on_codes
+from value_pipeline.participation import (
+    GROUP_LABELS,
+    GROUPS,
+    MOVE_LABELS,
+    MOVES,
+    TIERS,
+    tier_labels,
+)
+from value_pipeline.participation.mix import SPACE_LABELS
+from value_pipeline.participation.responsiveness import ALL_CHANNELS
 from value_pipeline.periods import Quarter
 from value_pipeline.privacy import format_share, spreadsheet_safe
 
@@ -54,6 +64,7 @@ class ReportInputs:
     checks: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     coding: dict = field(default_factory=dict)  # the coding_agreement row: coder, kappa, threshold, ...
+    tier_rules: TierRules = field(default_factory=TierRules)
     generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
@@ -64,12 +75,16 @@ def format_value(row: dict, coding_below: int) -> str:
         return "suppressed"
     if value is None:
         return "n/a"
-    if unit == "share":
+    if unit in ("share", "member_share"):
         return format_share(value, row["n"], coding_below)
     if unit == "hours":
         return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} days"
+    if unit == "member_days":
+        return f"{value:.0f} days" if value >= 2 else f"{value * 24:.0f} h"
     if unit in ("mean", "index"):
         return f"{value:.2f}"
+    if unit in ("posts", "levels") and value != int(value):
+        return f"{value:.1f}"
     return f"{value:,.0f}"
 
 
@@ -158,7 +173,7 @@ def build_context(inputs: ReportInputs) -> dict:
         cycle_rows = [
             row for row in rows
             if row["cycle"] == number
-            and not row["indicator"].startswith(("interaction_mix:", "members_by_tier:"))
+            and not row["indicator"].startswith(BREAKDOWNS)
             and not row["indicator"].endswith(".mean")
         ]
         evidence = [row for row in cycle_rows if row["indicator"] != NO_EVIDENCE]
@@ -185,8 +200,9 @@ def build_context(inputs: ReportInputs) -> dict:
             cells.append({"indicators": len(matching), "shown": len(shown)})
         matrix.append({"number": number, "name": name, "cells": cells})
     by_indicator = {row["indicator"]: row for row in rows}
+    labels = tier_labels(inputs.tier_rules)
     tiers = [
-        {"tier": tier, "label": TIER_LABELS[tier], "display": by_indicator[f"members_by_tier:{tier}"]["display"]}
+        {"tier": tier, "label": labels[tier], "display": by_indicator[f"members_by_tier:{tier}"]["display"]}
         for tier in TIERS
         if f"members_by_tier:{tier}" in by_indicator
     ]
@@ -212,10 +228,109 @@ def build_context(inputs: ReportInputs) -> dict:
         "chart": chart,
         "chart_max": max((c["value"] for c in chart), default=0),
         "highlights": _highlights(rows, coding_below),
-        "tier_rules": TierRules(),
+        "tier_rules": inputs.tier_rules,
+        "participation": participation_context(rows, inputs.tier_rules, coding_below),
         "generated": inputs.generated_at.strftime("%d %B %Y"),
         "coding": coding,
         "weak_coding": weak_coding,
+    }
+
+
+def _pick(by_indicator: dict, names: list[str]) -> list[dict]:
+    return [by_indicator[name] for name in names if name in by_indicator]
+
+
+def participation_context(rows: list[dict], rules: TierRules, coding_below: int = 50) -> dict:
+    """The participation section's tables, all read from (disclosure-controlled) ledger rows."""
+    by_indicator = {row["indicator"]: row for row in rows}
+    lorenz = sorted(
+        (int(row["indicator"].split(":")[1]) / 100, row["value"])
+        for row in rows if row["indicator"].startswith("lorenz:") and row["value"] is not None
+    )
+    channels: dict[str, dict] = {}
+    for row in rows:
+        if row["indicator"].startswith("responsiveness:"):
+            _, channel, metric = row["indicator"].split(":", 2)
+            channels.setdefault(channel, {"channel": channel})[metric] = row
+    overall = {"channel": ALL_CHANNELS} | {
+        metric: by_indicator[metric] for metric in (
+            "questions_asked", "questions_replied_share", "questions_answered_share",
+            "hours_to_first_reply_median", "hours_to_first_reply_p90", "unanswered_threads",
+        ) if metric in by_indicator
+    }
+    spaces = sorted({row["indicator"].split(":")[1] for row in rows if row["indicator"].startswith("interaction_mix_by_space:")})
+    space_table = []
+    for row in rows:
+        if row["indicator"].startswith("interaction_mix_by_space:") and row["indicator"].split(":")[1] == spaces[0]:
+            code = row["indicator"].split(":")[2]
+            space_table.append({
+                "label": row["label"].split(":")[0],
+                "cells": [by_indicator.get(f"interaction_mix_by_space:{space}:{code}") for space in spaces],
+            })
+    labels = tier_labels(rules) | {"joined": "Not yet a member"}
+    short = {"core": "Core", "active": "Active", "occasional": "Occasional", "peripheral": "Peripheral",
+             "inactive": "Inactive", "non_posting": "No posts, no reading data", "joined": "New this quarter"}
+    def nonzero(indicator: str) -> bool:  # present, and either a count above zero or suppressed
+        return indicator in by_indicator and by_indicator[indicator]["value"] != 0
+
+    states_to = [t for t in TIERS if any(nonzero(f"tier_transition:{f}:{t}") for f in ("joined", *TIERS))]
+    matrix = [
+        {"from": short[source], "from_label": labels[source],
+         "cells": [by_indicator.get(f"tier_transition:{source}:{target}") for target in states_to]}
+        for source in ("joined", *TIERS)
+        if any(nonzero(f"tier_transition:{source}:{t}") for t in TIERS)
+    ]
+    items: dict[str, dict] = {}
+    for row in rows:
+        if row["indicator"].startswith("survey_by_tier."):
+            _, item, group, statistic = row["indicator"].split(".")
+            entry = items.setdefault(item, {"item": item, "cycle": row["cycle"], "label": row["label"].rsplit(" (", 1)[0], "groups": {}})
+            entry["groups"].setdefault(group, {})[statistic] = row
+    value_rows = []
+    for entry in sorted(items.values(), key=lambda e: (e["cycle"], e["item"])):
+        cells = []
+        for group in GROUPS:
+            stats = entry["groups"].get(group, {})
+            share = stats.get("agree") or stats.get("yes")
+            mean = stats.get("mean")
+            shown_share = share is not None and not share["suppressed"] and share["value"] is not None
+            shown_mean = mean is not None and not mean["suppressed"] and mean["value"] is not None
+            # a mean may be shown from fewer respondents than a percentage (5 vs 10)
+            parts = [format_value(share, coding_below)] if shown_share else []
+            parts += [f"mean {mean['value']:.2f}"] if shown_mean else []
+            cells.append({
+                "display": " / ".join(parts) if parts else ("suppressed" if share or mean else ""),
+                "n": (share if shown_share else mean if shown_mean else {}).get("n"),
+                "suppressed": bool((share or mean) and not parts),
+            })
+        value_rows.append({"label": entry["label"], "cycle": entry["cycle"], "cells": cells})
+    return {
+        "inequality": _pick(by_indicator, ["top10_post_share", "top1_post_share", "members_writing_half_share", "gini_posts"]),
+        "lorenz": [(0.0, 0.0), *lorenz, (1.0, 1.0)] if lorenz else [],
+        "channels": [channels[name] for name in sorted(channels)] + ([overall] if channels else []),
+        "overall": overall,
+        "conversation": _pick(by_indicator, [
+            "prompted_shares", "unprompted_shares", "unprompted_share_of_sharing", "threads_with_reflection",
+            "threads_with_discussion", "median_posts_per_thread", "median_reply_depth", "support_posts", "celebration_posts",
+        ]),
+        "spaces": [SPACE_LABELS[space] for space in spaces],
+        "space_table": space_table,
+        "network": _pick(by_indicator, [
+            "connected_members", "reply_reciprocity", "network_density", "network_core_k", "network_core_share",
+            "network_broker_share", "network_staff_broker_share", "network_largest_group_share",
+        ]),
+        "newcomers": _pick(by_indicator, [
+            "newcomers", "newcomers_answered_by_peers", "newcomers_answered_by_staff", "newcomers_without_response",
+            "newcomer_retention", "days_to_first_post_median",
+        ]),
+        "states_to": [short[t] for t in states_to],
+        "matrix": matrix,
+        "moves": [by_indicator[f"tier_movement:{move}"] | {"move_label": MOVE_LABELS[move]}
+                  for move in MOVES if f"tier_movement:{move}" in by_indicator],
+        "has_transitions": any(row["indicator"].startswith("tier_transition:") for row in rows),
+        "groups": [GROUP_LABELS[group] for group in GROUPS],
+        "group_respondents": [by_indicator.get(f"respondents_by_tier:{group}") for group in (*GROUPS, "unlinked")],
+        "value_rows": value_rows,
     }
 
 
