@@ -123,8 +123,8 @@ def _highlights(rows: list[dict], coding_below: int) -> list[str]:
     notes = []
     if "questions_replied_share" in value and "hours_to_first_reply_median" in value:
         notes.append(
-            f"{format_value(value['questions_replied_share'], coding_below)} of questions got a reply from another "
-            f"member; half of those within {format_value(value['hours_to_first_reply_median'], coding_below)}."
+            f"{format_value(value['questions_replied_share'], coding_below)} of questions got a reply from someone "
+            f"other than the asker; half of those within {format_value(value['hours_to_first_reply_median'], coding_below)}."
         )
     if "top10_post_share" in value:
         notes.append(
@@ -135,6 +135,18 @@ def _highlights(rows: list[dict], coding_below: int) -> list[str]:
     if peripheral and peripheral["value"]:
         notes.append(
             f"{format_value(peripheral, coding_below)} members read without posting: their value shows up only in surveys and stories."
+        )
+    moved_up = value.get("tier_movement:moved_up")
+    if moved_up and moved_up["value"]:
+        notes.append(
+            f"{format_value(moved_up, coding_below)} members moved toward the core since last quarter "
+            "(they began reading or posting, or posted more than before)."
+        )
+    periphery_useful = value.get("survey_by_tier.imm_useful.periphery.agree")
+    if periphery_useful:
+        notes.append(
+            f"{format_value(periphery_useful, coding_below)} of surveyed members who did not post found the community "
+            "useful for their teaching: value the forum's activity figures cannot show."
         )
     adapted = value.get("survey.app_adapted.yes")
     if adapted:
@@ -195,7 +207,8 @@ def build_context(inputs: ReportInputs) -> dict:
     for number, name in CYCLE_NAMES.items():
         cells = []
         for evidence_type in EVIDENCE_TYPES:
-            matching = [r for r in rows if r["cycle"] == number and r["evidence_type"] == evidence_type]
+            matching = [r for r in rows if r["cycle"] == number and r["evidence_type"] == evidence_type
+                        and not r["indicator"].startswith(BREAKDOWNS) and not r["indicator"].endswith(".mean")]
             shown = [r for r in matching if not r["suppressed"] and r["value"] is not None]
             cells.append({"indicators": len(matching), "shown": len(shown)})
         matrix.append({"number": number, "name": name, "cells": cells})
