@@ -34,7 +34,7 @@ data_quality_job = dg.define_asset_job(
 
 quarterly_report_job = dg.define_asset_job(
     "quarterly_report_job",
-    selection=dg.AssetSelection.groups("participation", "ledger", "report"),
+    selection=dg.AssetSelection.groups("participation", "stories", "ledger", "report"),
     description="Tiers, value-creation ledger and PDF report for one community and quarter.",
 )
 

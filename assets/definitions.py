@@ -14,7 +14,14 @@ from assets.automation import (
 )
 from assets.ingest import canonical_tables, coded_posts
 from assets.io import PolarsParquetIOManager
-from assets.period import ledger, member_tiers, report, tier_transitions, value_by_tier
+from assets.period import (
+    ledger,
+    member_tiers,
+    report,
+    stories,
+    tier_transitions,
+    value_by_tier,
+)
 from assets.quality import data_quality
 from assets.resources import PipelineSettings, default_exports_dir, default_output_dir
 
@@ -24,7 +31,7 @@ def build_definitions(exports_dir: str | None = None, output_dir: str | None = N
     exports_dir = exports_dir or default_exports_dir()
     output_dir = output_dir or default_output_dir()
     return dg.Definitions(
-        assets=[canonical_tables, coded_posts, data_quality, member_tiers, tier_transitions, value_by_tier, ledger, report],
+        assets=[canonical_tables, coded_posts, data_quality, member_tiers, tier_transitions, value_by_tier, stories, ledger, report],
         jobs=[community_tables_job, data_quality_job, quarterly_report_job],
         schedules=[quarterly_reports],
         sensors=[community_exports_sensor],

@@ -24,8 +24,11 @@ from value_pipeline.participation import member_tiers as compute_member_tiers
 from value_pipeline.participation import value_by_tier as compute_value_by_tier
 from value_pipeline.privacy import disclosure_violations, scrub_identities
 from value_pipeline.report.render import ReportInputs, render_html, write_pdf
+from value_pipeline.stories import quotable_frame, quotable_stories
+from value_pipeline.stories import stories as story_table
 
 ALL_TIME = dg.AssetIn(partition_mapping=by_community)
+STORIES_QUOTED = 3  # a report quotes the furthest-reaching consented stories, not all of them
 
 
 def _config(settings: PipelineSettings, community: str):
@@ -109,6 +112,31 @@ def value_by_tier(
 
 @dg.asset(
     partitions_def=community_quarter_partitions,
+    group_name="stories",
+    ins={"posts": ALL_TIME, "survey_responses": ALL_TIME, "survey_items": ALL_TIME},
+)
+def stories(
+    context: dg.AssetExecutionContext, posts: pl.DataFrame, survey_responses: pl.DataFrame, survey_items: pl.DataFrame,
+) -> dg.Output[pl.DataFrame]:
+    """Value-creation stories the report may quote: consented in the same wave only,
+    scrubbed of names, schools, places, emails, phones, links and handles, each with the
+    cycles it crosses; the furthest-reaching first."""
+    _community, quarter = split_key(context)
+    told = story_table(survey_responses, survey_items, quarter, posts)
+    table = quotable_frame(quotable_stories(survey_responses, survey_items, quarter, posts))
+    preview = table.select("story", pl.col("cycles").list.eval(pl.element().cast(pl.String)).list.join(","),
+                           first_answer=pl.col("answers").list.first().struct.field("text").str.slice(0, 120))
+    return dg.Output(table, metadata={
+        "dagster/row_count": table.height,
+        "stories_told": told.height,
+        "consented": table.height,
+        "not_consented": told.height - table.height,
+        "preview": dg.MetadataValue.md(markdown_table(preview)),
+    })
+
+
+@dg.asset(
+    partitions_def=community_quarter_partitions,
     group_name="ledger",
     ins={
         "posts": ALL_TIME, "coded_posts": ALL_TIME, "members": ALL_TIME,
@@ -164,7 +192,8 @@ def ledger(
 @dg.asset(
     partitions_def=community_quarter_partitions,
     group_name="report",
-    ins={"quarantine": ALL_TIME, "row_accounts": ALL_TIME, "coded_posts": ALL_TIME, "coding_agreement": ALL_TIME},
+    ins={"quarantine": ALL_TIME, "row_accounts": ALL_TIME, "coded_posts": ALL_TIME, "coding_agreement": ALL_TIME,
+         "stories": dg.AssetIn()},
     check_specs=[
         dg.AssetCheckSpec(
             "no_identifiers_in_report", asset="report",
@@ -180,6 +209,7 @@ def report(
     row_accounts: pl.DataFrame,
     coded_posts: pl.DataFrame,
     coding_agreement: pl.DataFrame,
+    stories: pl.DataFrame,
 ):
     """The quarterly evaluation report as a PDF (tagged PDF/UA, ledger attached as CSV),
     written atomically; its path and page count are in the metadata."""
@@ -214,6 +244,7 @@ def report(
         quarantine_by_reason=reasons,
         coding=coding_agreement.row(0, named=True) if coding_agreement.height else {},
         tier_rules=config.tiers,
+        stories=stories.head(STORIES_QUOTED).to_dicts(),
         checks=[
             {"name": "disclosure_control", "passed": True,
              "detail": f"no visible cell under {config.suppression.min_count} members or too few respondents"},

@@ -67,7 +67,7 @@ CODE_DEPENDENT = (
 # the cycle tables (their headline figures are separate rows).
 BREAKDOWNS = (
     "interaction_mix:", "interaction_mix_by_space:", "members_by_tier:", "lorenz:", "responsiveness:",
-    "tier_transition:", "tier_movement:", "survey_by_tier.", "respondents_by_tier:",
+    "tier_transition:", "tier_movement:", "survey_by_tier.", "respondents_by_tier:", "stories_told", "stories_quotable",
 )
 
 
@@ -359,6 +359,11 @@ def survey_indicators(responses: pl.DataFrame, items: pl.DataFrame, labels: dict
             rows.append(_row(f"stories_reaching_cycle_{cycle}", f"Value-creation stories reaching cycle {cycle}",
                              reached.get(cycle, 0), "stories", stories.height, cycle, "story", "survey stories",
                              "five-prompt stories with a substantive answer for this cycle"))
+        consented = stories.filter(pl.col("consent_to_quote")).height
+        rows.append(_row("stories_told", "Value-creation stories told", stories.height, "stories", stories.height, 1,
+                         "story", "survey stories", "respondents who answered the story prompts"))
+        rows.append(_row("stories_quotable", "Stories their tellers allowed us to quote", consented, "stories",
+                         stories.height, 1, "story", "survey stories", "consent recorded in the same survey wave"))
     return rows
 
 

@@ -46,7 +46,7 @@ def test_every_asset_and_check_succeeds(materialized):
     }
     assert materialized_keys == {
         "posts", "members", "survey_responses", "survey_items", "quarantine", "row_accounts",
-        "coded_posts", "coding_agreement", "member_tiers", "tier_transitions", "value_by_tier", "ledger", "report", "data_quality",
+        "coded_posts", "coding_agreement", "member_tiers", "tier_transitions", "value_by_tier", "stories", "ledger", "report", "data_quality",
     }
     assert (output / "data_docs" / COMMUNITY / "site" / "index.html").exists()
 
@@ -90,3 +90,21 @@ def test_ledger_partition_is_stored_as_parquet(materialized):
     ledger = pl.read_parquet(output / "storage" / "ledger" / COMMUNITY / "2026-07-01.parquet")
     assert ledger.get_column("quarter").unique().to_list() == ["2026-Q3"]
     assert set(ledger.get_column("cycle")) == {1, 2, 3, 4, 5}
+
+
+def test_report_quotes_consented_scrubbed_stories_only(materialized):
+    from value_pipeline.ingest import read_community
+    from value_pipeline.stories import stories
+
+    _, output, _, _, _ = materialized
+    text = " ".join("\n".join(page.extract_text() for page in PdfReader(output / "reports" / COMMUNITY / f"{COMMUNITY}_2026-Q3.pdf").pages).split())
+    assert "Value-creation stories" in text and "Story 1" in text
+    tables = read_community(SAMPLE_EXPORTS / COMMUNITY)
+    told = stories(tables.survey_responses, tables.survey_items, QUARTER)
+    withheld = told.filter(~pl.col("consent_to_quote"))
+    assert withheld.height > 0  # the sample has stories whose tellers said no
+    for story in withheld.iter_rows(named=True):
+        for answer in story["answers"]:
+            # the first words of every withheld answer appear nowhere in the report
+            opening = " ".join(answer["text"].split()[:8])
+            assert opening not in text, opening

@@ -65,6 +65,7 @@ class ReportInputs:
     notes: list[str] = field(default_factory=list)
     coding: dict = field(default_factory=dict)  # the coding_agreement row: coder, kappa, threshold, ...
     tier_rules: TierRules = field(default_factory=TierRules)
+    stories: list[dict] = field(default_factory=list)  # quotable (consented, scrubbed) stories only
     generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
@@ -243,6 +244,8 @@ def build_context(inputs: ReportInputs) -> dict:
         "highlights": _highlights(rows, coding_below),
         "tier_rules": inputs.tier_rules,
         "participation": participation_context(rows, inputs.tier_rules, coding_below),
+        "story_counts": {name: by_indicator[name] for name in ("stories_told", "stories_quotable") if name in by_indicator},
+        "cycle_names": CYCLE_NAMES,
         "generated": inputs.generated_at.strftime("%d %B %Y"),
         "coding": coding,
         "weak_coding": weak_coding,
