@@ -167,7 +167,7 @@ def ledger(
     labels = {item.id: item.label or item.text for item in instrument.items}
     table = build_ledger(
         community, quarter, posts, coded_posts, members, survey_responses, survey_items,
-        load_codebook(), config.suppression, labels, tiers=member_tiers, rules=config.tiers,
+        load_codebook(), config.suppression, labels, tiers=member_tiers, rules=config.tiers, scales=instrument.scale_scores,
     )
     preview = table.select("cycle", "indicator", "value", "n", "evidence_type", "suppressed")
     yield dg.Output(

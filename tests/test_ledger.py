@@ -109,3 +109,30 @@ def test_value_by_tier_rows_carry_the_items_cycle():
     assert rows["survey_by_tier.imm_useful.periphery.agree"]["suppressed"]  # a share needs 10
     assert rows["survey_by_tier.app_adapted.core_active.yes"]["suppressed"]
     assert rows["respondents_by_tier:periphery"]["suppressed"] and rows["respondents_by_tier:unlinked"]["value"] == 0
+
+
+def test_scale_rows_and_paired_change_between_waves():
+    def wave(name, day, shift):
+        # 12 respondents answer the three immediate-value items: 3, 4, 3 (+ shift in the followup)
+        return schema.conform(pl.DataFrame([
+            {"community": "c", "wave": name, "respondent_key": f"r{i}", "submitted_at": day, "item_id": item,
+             "value_num": value + shift + (i % 2), "consent_to_quote": False}
+            for i in range(12) for item, value in (("imm_useful", 3.0), ("imm_enjoy", 3.0), ("imm_relevant", 2.0))
+        ]), schema.SURVEY_RESPONSES)
+
+    responses = pl.concat([wave("baseline", datetime(2026, 1, 20, tzinfo=timezone.utc), 0.0),
+                           wave("followup", datetime(2026, 3, 10, tzinfo=timezone.utc), 1.0)])
+    ledger = build_ledger("c", Quarter(2026, 1), POSTS, code_posts(POSTS), MEMBERS, responses,
+                          INSTRUMENT.items_frame(), load_codebook(), Suppression(), LABELS, scales=INSTRUMENT.scale_scores)
+    rows = {row["indicator"]: row for row in ledger.iter_rows(named=True)}
+    # followup scores: (4 + 4 + 3) / 3 for even respondents, (5 + 5 + 4) / 3 for odd: mean 12.5 / 3
+    assert rows["scale.immediate_value.mean"]["value"] == pytest.approx(12.5 / 3) and rows["scale.immediate_value.mean"]["n"] == 12
+    assert rows["scale.immediate_value.alpha"]["value"] == pytest.approx(1.0)  # items move together exactly
+    # everyone rose by exactly 1: mean change +1, no spread, so no effect size
+    change = rows["change.immediate_value.mean_difference"]
+    assert change["value"] == pytest.approx(1.0) and change["n"] == 12 and change["cycle"] == 1
+    assert rows["change.immediate_value.ci_low"]["value"] == pytest.approx(1.0)
+    assert rows["change.immediate_value.effect_size"]["value"] is None
+    assert rows["response_rate:imm_useful"]["value"] == 1.0 and rows["response_rate:hum_skills"]["value"] == 0.0
+    assert "scale.human_capital.mean" in rows and rows["scale.human_capital.mean"]["value"] is None  # nobody answered it
+    assert all(row["evidence_type"] == "self_report" for name, row in rows.items() if name.startswith(("scale.", "change.")))

@@ -43,6 +43,23 @@ class Item(BaseModel):
     reverse_coded: bool = False
 
 
+class ScaleScore(BaseModel):
+    """A multi-item scale: its score is the mean of a respondent's answers to its items
+    (reverse-coded items reversed), given at least `min_items` of them."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    label: str
+    cycle: int = Field(ge=1, le=5)
+    capital: str | None = None
+    items: list[str] = Field(min_length=2)
+    min_items: int | None = Field(None, ge=1, description="default: half the items, rounded up")
+
+    @property
+    def required(self) -> int:
+        return self.min_items or -(-len(self.items) // 2)
+
+
 class Instrument(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
@@ -50,6 +67,7 @@ class Instrument(BaseModel):
     title: str
     scales: dict[str, Scale]
     items: list[Item]
+    scale_scores: list[ScaleScore] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _scales_exist(self) -> "Instrument":
@@ -58,6 +76,16 @@ class Instrument(BaseModel):
                 raise ValueError(f"item {item.id} uses unknown scale {item.scale}")
             if item.cycle == 2 and item.evidence_type == "self_report" and not item.capital:
                 raise ValueError(f"item {item.id} is cycle 2 but names no capital")
+        by_id = {item.id: item for item in self.items}
+        for score in self.scale_scores:
+            unknown = [item for item in score.items if item not in by_id]
+            if unknown:
+                raise ValueError(f"scale score {score.id} uses unknown items {unknown}")
+            kinds = {by_id[item].scale for item in score.items}
+            if len(kinds) != 1 or None in kinds:
+                raise ValueError(f"scale score {score.id} mixes answer scales ({sorted(map(str, kinds))}): its items must share one")
+            if score.required > len(score.items):
+                raise ValueError(f"scale score {score.id} needs {score.required} items but has {len(score.items)}")
         return self
 
     def item(self, item_id: str) -> Item:

@@ -16,6 +16,7 @@ import polars as pl
 from value_pipeline import schema
 from value_pipeline.coding.codebook import Codebook
 from value_pipeline.config import Suppression, TierRules
+from value_pipeline.instrument import ScaleScore
 from value_pipeline.participation import (
     GROUP_LABELS,
     MOVE_LABELS,
@@ -45,6 +46,15 @@ from value_pipeline.participation.mix import SPACE_LABELS
 from value_pipeline.participation.responsiveness import ALL_CHANNELS
 from value_pipeline.periods import Quarter, quarters_with_data
 from value_pipeline.privacy import apply_disclosure
+from value_pipeline.scales import (
+    change_by_tier,
+    paired_change,
+    reliability,
+    response_rates,
+    scale_scores,
+    waves_in_order,
+    waves_of_quarter,
+)
 from value_pipeline.surveys import item_summaries, story_coverage, wave_quarters
 
 CYCLE_NAMES = {
@@ -68,6 +78,7 @@ CODE_DEPENDENT = (
 BREAKDOWNS = (
     "interaction_mix:", "interaction_mix_by_space:", "members_by_tier:", "lorenz:", "responsiveness:",
     "tier_transition:", "tier_movement:", "survey_by_tier.", "respondents_by_tier:", "stories_told", "stories_quotable",
+    "scale.", "change.", "change_by_tier.", "response_rate:",
 )
 
 
@@ -308,6 +319,62 @@ def trajectory_indicators(posts: pl.DataFrame, members: pl.DataFrame, quarter: Q
     return rows
 
 
+def scale_indicators(
+    responses: pl.DataFrame, items: pl.DataFrame, scales: list[ScaleScore], tiers: pl.DataFrame, quarter: Quarter
+) -> list[dict]:
+    """For the quarter's (latest) wave: each scale's mean, alpha and omega; each item's
+    response rate; and, when an earlier wave exists, paired change on each scale
+    (overall and by tier group) for respondents who answered both."""
+    waves = waves_of_quarter(responses, quarter)
+    if not waves or not scales:
+        return []
+    order = waves_in_order(responses)
+    wave = max(waves, key=order.index)
+    earlier = order[order.index(wave) - 1] if order.index(wave) > 0 else None
+    scores = scale_scores(responses, items, scales)
+    rows = []
+    for scale in scales:
+        in_wave = scores.filter((pl.col("scale") == scale.id) & (pl.col("wave") == wave))
+        fit = reliability(responses, items, scale, wave)
+        common = {"cycle": scale.cycle, "evidence_type": "self_report", "source": "survey", "capital": scale.capital}
+        rows += [
+            _row(f"scale.{scale.id}.mean", scale.label, in_wave.get_column("score").mean() if in_wave.height else None, "mean",
+                 in_wave.height, method_note=f"mean of {len(scale.items)} items (at least {scale.required} answered), {wave} wave", **common),
+            _row(f"scale.{scale.id}.alpha", f"{scale.label}: Cronbach's alpha", fit["alpha"], "index", fit["complete"],
+                 method_note="respondents who answered every item", **common),
+            _row(f"scale.{scale.id}.omega", f"{scale.label}: McDonald's omega", fit["omega"], "index", fit["complete"],
+                 method_note="one-factor model; needs three or more items", **common),
+        ]
+        if earlier is None:
+            continue
+        change = paired_change(scores, scale.id, earlier, wave)
+        note = f"{earlier} to {wave}, respondents who answered both (paired)"
+        rows += [
+            _row(f"change.{scale.id}.{statistic}", f"{scale.label}: {name}", change[statistic], unit, change["n"], method_note=note, **common)
+            for statistic, name, unit in CHANGE_STATISTICS
+        ]
+        for group in change_by_tier(scores, tiers, scale.id, earlier, wave).iter_rows(named=True):
+            rows += [
+                _row(f"change_by_tier.{scale.id}.{group['tier_group']}.{statistic}", f"{scale.label}: {name} ({GROUP_LABELS[group['tier_group']]})",
+                     group[statistic], unit, group["n"], method_note=f"{note}; tier in {quarter.label}", **common)
+                for statistic, name, unit in CHANGE_STATISTICS
+            ]
+    labels = dict(items.select("item_id", "text").iter_rows())
+    cycles = dict(items.select("item_id", "cycle").iter_rows())
+    for item, answered, respondents, rate in response_rates(responses, items, wave).select("item_id", "answered", "respondents", "rate").iter_rows():
+        rows.append(_row(f"response_rate:{item}", labels.get(item, item), rate, "share", respondents, cycles.get(item) or 1,
+                         "self_report", "survey", f"{answered} of the {wave} wave's respondents answered"))
+    return rows
+
+
+CHANGE_STATISTICS = (
+    ("mean_difference", "change in mean", "mean_change"),
+    ("ci_low", "95% interval, lower", "mean_change"),
+    ("ci_high", "95% interval, upper", "mean_change"),
+    ("effect_size", "effect size (d)", "index"),
+)
+
+
 def value_by_tier_indicators(
     responses: pl.DataFrame, items: pl.DataFrame, tiers: pl.DataFrame, labels: dict[str, str], quarter: Quarter
 ) -> list[dict]:
@@ -380,12 +447,14 @@ def build_ledger(
     item_labels: dict[str, str],
     tiers: pl.DataFrame | None = None,
     rules: TierRules | None = None,
+    scales: list[ScaleScore] | None = None,
 ) -> pl.DataFrame:
     """The quarter's ledger for one community, with disclosure control applied."""
     tiers = tiers if tiers is not None else member_tiers(posts, members, quarter, rules)
     rows = forum_indicators(posts, coded, tiers, quarter, codebook, rules, members)
     rows += survey_indicators(responses, items, item_labels, quarter)
     rows += value_by_tier_indicators(responses, items, tiers, item_labels, quarter)
+    rows += scale_indicators(responses, items, scales or [], tiers, quarter)
     evidenced = {row["cycle"] for row in rows if row["value"] is not None}
     for cycle in CYCLE_NAMES:
         if cycle not in evidenced:

@@ -62,7 +62,7 @@ def _too_small(suppression: Suppression) -> pl.Expr:
         # a statistic describing fewer people than a count may show
         | (pl.col("unit").is_in(PEOPLE_STATISTIC_UNITS) & (pl.col("n") < suppression.min_count))
         # a survey mean from too few respondents
-        | (self_report & (pl.col("unit") == "mean") & (pl.col("n") < suppression.min_respondents_mean))
+        | (self_report & pl.col("unit").is_in(["mean", "mean_change", "index"]) & (pl.col("n") < suppression.min_respondents_mean))
         # a survey share is a distribution: it needs the larger group
         | (self_report & (pl.col("unit") == "share") & (pl.col("n") < suppression.min_respondents_distribution))
     ).fill_null(False)

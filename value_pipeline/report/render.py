@@ -84,6 +84,8 @@ def format_value(row: dict, coding_below: int) -> str:
         return f"{value:.0f} days" if value >= 2 else f"{value * 24:.0f} h"
     if unit in ("mean", "index"):
         return f"{value:.2f}"
+    if unit == "mean_change":
+        return f"{value:+.2f}"
     if unit in ("posts", "levels") and value != int(value):
         return f"{value:.1f}"
     return f"{value:,.0f}"
@@ -244,6 +246,7 @@ def build_context(inputs: ReportInputs) -> dict:
         "highlights": _highlights(rows, coding_below),
         "tier_rules": inputs.tier_rules,
         "participation": participation_context(rows, inputs.tier_rules, coding_below),
+        "survey_scales": scales_context(rows),
         "story_counts": {name: by_indicator[name] for name in ("stories_told", "stories_quotable") if name in by_indicator},
         "cycle_names": CYCLE_NAMES,
         "generated": inputs.generated_at.strftime("%d %B %Y"),
@@ -347,6 +350,41 @@ def participation_context(rows: list[dict], rules: TierRules, coding_below: int 
         "groups": [GROUP_LABELS[group] for group in GROUPS],
         "group_respondents": [by_indicator.get(f"respondents_by_tier:{group}") for group in (*GROUPS, "unlinked")],
         "value_rows": value_rows,
+    }
+
+
+def scales_context(rows: list[dict]) -> dict:
+    """The survey scales table (mean, reliability, paired change) and change by tier,
+    read from ledger rows; item response rates for the methods appendix."""
+    by_indicator = {row["indicator"]: row for row in rows}
+    scale_ids = [row["indicator"].split(".")[1] for row in rows if row["indicator"].startswith("scale.") and row["indicator"].endswith(".mean")]
+
+    def shown(indicator: str) -> dict | None:
+        row = by_indicator.get(indicator)
+        return row if row and not row["suppressed"] and row["value"] is not None else None
+
+    scales = []
+    for scale in scale_ids:
+        mean = by_indicator[f"scale.{scale}.mean"]
+        change, low, high, effect = (shown(f"change.{scale}.{s}") for s in ("mean_difference", "ci_low", "ci_high", "effect_size"))
+        scales.append({
+            "label": mean["label"], "cycle": mean["cycle"], "mean": mean,
+            "alpha": shown(f"scale.{scale}.alpha"), "omega": shown(f"scale.{scale}.omega"),
+            "change": change, "interval": f"[{low['display']}, {high['display']}]" if low and high else "",
+            "effect": effect, "pairs": (by_indicator.get(f"change.{scale}.mean_difference") or {}).get("n"),
+            "has_change": f"change.{scale}.mean_difference" in by_indicator,
+            "by_tier": [
+                shown(f"change_by_tier.{scale}.{group}.mean_difference") or by_indicator.get(f"change_by_tier.{scale}.{group}.mean_difference")
+                for group in GROUPS
+            ],
+        })
+    compared = next((row["method_note"].split(",")[0] for row in rows if row["indicator"].startswith("change.")), None)
+    return {
+        "scales": scales,
+        "compared": compared,
+        "has_change": any(scale["has_change"] for scale in scales),
+        "groups": [GROUP_LABELS[group] for group in GROUPS],
+        "response_rates": [row for row in rows if row["indicator"].startswith("response_rate:")],
     }
 
 
