@@ -193,7 +193,7 @@ def ledger(
     partitions_def=community_quarter_partitions,
     group_name="report",
     ins={"quarantine": ALL_TIME, "row_accounts": ALL_TIME, "coded_posts": ALL_TIME, "coding_agreement": ALL_TIME,
-         "stories": dg.AssetIn()},
+         "survey_items": ALL_TIME, "stories": dg.AssetIn()},
     check_specs=[
         dg.AssetCheckSpec(
             "no_identifiers_in_report", asset="report",
@@ -209,6 +209,7 @@ def report(
     row_accounts: pl.DataFrame,
     coded_posts: pl.DataFrame,
     coding_agreement: pl.DataFrame,
+    survey_items: pl.DataFrame,
     stories: pl.DataFrame,
 ):
     """The quarterly evaluation report as a PDF (tagged PDF/UA, ledger attached as CSV),
@@ -245,6 +246,7 @@ def report(
         coding=coding_agreement.row(0, named=True) if coding_agreement.height else {},
         tier_rules=config.tiers,
         stories=stories.head(STORIES_QUOTED).to_dicts(),
+        unmatched_questions=[scrub_identities(text) for text in survey_items.filter(pl.col("kind") == "unmapped").get_column("text").to_list()],
         checks=[
             {"name": "disclosure_control", "passed": True,
              "detail": f"no visible cell under {config.suppression.min_count} members or too few respondents"},

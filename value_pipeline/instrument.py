@@ -8,6 +8,7 @@ the code only interprets it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -19,7 +20,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from value_pipeline import schema
 from value_pipeline.errors import InputError, describe_validation_error
 
-MISSING_ANSWERS = {"", "don't know", "dont know", "do not know", "not sure", "n/a", "na", "prefer not to say", "-99"}
+# "Don't know", blank and refusal answers are missing, never zero; the common forms in
+# English, Spanish, French, German, Portuguese, Italian and Dutch (compared normalized).
+MISSING_ANSWERS = {
+    "", "don't know", "dont know", "do not know", "not sure", "n/a", "na", "prefer not to say", "-99",
+    "no se", "no lo se", "ns nc", "ns", "prefiero no responder", "ne sais pas", "je ne sais pas", "sans opinion",
+    "weiss nicht", "keine angabe", "nao sei", "prefiro nao responder", "non so", "non saprei", "weet niet",
+    "geen mening",
+}
+# Question texts may differ from the instrument's by a word or a typo: matched when the
+# similarity (rapidfuzz token_sort_ratio, 0-100) reaches this, and clearly beats the runner-up.
+FUZZY_MATCH_AT = 88
+FUZZY_MARGIN = 4
 
 
 class Scale(BaseModel):
@@ -27,6 +39,19 @@ class Scale(BaseModel):
     min: float
     max: float
     labels: list[str] = Field(default_factory=list)
+    # other words for each scale point (other languages, other wordings), aligned with labels
+    aliases: list[list[str]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _aliases_align(self) -> "Scale":
+        if self.aliases and len(self.aliases) != len(self.labels):
+            raise ValueError(f"aliases has {len(self.aliases)} entries for {len(self.labels)} labels: give one list per label")
+        seen: dict[str, int] = {}
+        for point, forms in enumerate(zip(self.labels, self.aliases or [[]] * len(self.labels), strict=True)):
+            for form in {normalize_text(text) for text in [forms[0], *forms[1]]}:
+                if seen.setdefault(form, point) != point:
+                    raise ValueError(f"answer {form!r} stands for two points of the scale")
+        return self
 
 
 class Item(BaseModel):
@@ -100,14 +125,30 @@ class Instrument(BaseModel):
         return {normalize_text(item.text): item.id for item in self.items}
 
     def match_column(self, column_id: str | None, question_text: str | None) -> str | None:
-        """The item a survey column answers: by item id, else by normalized question text."""
+        """The item a survey column answers: by item id, else by question text: exactly
+        (normalized), then fuzzily (a changed word, a typo), when one item clearly wins."""
         if column_id:
             base = column_id.strip()
             if base in self._by_id:
                 return base
-        if question_text:
-            return self._by_text.get(normalize_text(question_text))
-        return None
+        if not question_text:
+            return None
+        text = normalize_text(question_text)
+        if text in self._by_text:
+            return self._by_text[text]
+        return self._fuzzy_match(text)
+
+    def _fuzzy_match(self, text: str) -> str | None:
+        from rapidfuzz import fuzz, process
+
+        if len(text) < 12:  # short headings ("Q3", "Email") are not questions to guess at
+            return None
+        best = process.extract(text, list(self._by_text), scorer=fuzz.token_sort_ratio, limit=2)
+        if not best or best[0][1] < FUZZY_MATCH_AT:
+            return None
+        if len(best) > 1 and best[0][1] - best[1][1] < FUZZY_MARGIN:
+            return None  # two items about equally close: better unmatched than wrong
+        return self._by_text[best[0][0]]
 
     def items_frame(self) -> pl.DataFrame:
         """The survey_items canonical table."""
@@ -138,18 +179,32 @@ class Instrument(BaseModel):
                 continue
             scale = self.scales[item.scale]
             for offset, label in enumerate(scale.labels):
-                rows.append({"item_id": item.id, "answer": normalize_text(label), "code": scale.min + offset})
+                aliases = scale.aliases[offset] if scale.aliases else []
+                for form in {normalize_text(text) for text in [label, *aliases]}:
+                    rows.append({"item_id": item.id, "answer": form, "code": scale.min + offset})
         return pl.DataFrame(rows, schema={"item_id": pl.String, "answer": pl.String, "code": pl.Float64})
 
 
 def normalize_text(text: str) -> str:
-    """Case-, punctuation- and space-insensitive form of a question or answer label."""
-    return re.sub(r"[^0-9a-z]+", " ", text.lower()).strip()
+    """Case-, accent-, punctuation- and space-insensitive form of a question or answer
+    label ("Très d'accord" -> "tres d accord")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.sub(r"[^0-9a-z]+", " ", plain.lower()).strip()
 
 
 def normalize_expr(expr: pl.Expr) -> pl.Expr:
     """`normalize_text` as a polars expression."""
-    return expr.str.to_lowercase().str.replace_all(r"[^0-9a-z]+", " ").str.strip_chars()
+    return (
+        expr.str.normalize("NFKD").str.replace_all(r"\p{M}", "")
+        .str.to_lowercase().str.replace_all(r"[^0-9a-z]+", " ").str.strip_chars()
+    )
+
+
+def strip_numbering(expr: pl.Expr) -> pl.Expr:
+    """An answer label without the scale number platforms add ("5 - Strongly agree",
+    "Strongly agree (5)", "5. Strongly agree"), already normalized."""
+    return expr.str.replace(r"^\d+ ", "").str.replace(r" \d+$", "")
 
 
 def load_instrument(name_or_path: str = "default") -> Instrument:

@@ -87,7 +87,7 @@ def test_row_problems_are_quarantined_with_reasons_and_accounts_balance(context)
     assert reasons == {
         2: "superseded by a later submission from the same respondent",  # Ana's first response
         4: "missing or unreadable submission time",  # the test run: no End Date
-        5: "unrecognised answer for a scale item (imm_enjoy)",  # "Somewhat agree" is not on the scale
+        5: "unrecognised answer for a scale item (imm_enjoy)",  # "Mostly agree" is on no agree scale in any language
     }
     rows, answers = result.accounts
     assert (rows.read, rows.accepted, rows.quarantined) == (5, 3, 2)

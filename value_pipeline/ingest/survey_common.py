@@ -25,7 +25,16 @@ from value_pipeline.ingest.common import (
     quarantine_frame,
     split_by_reason,
 )
-from value_pipeline.instrument import MISSING_ANSWERS, Instrument, normalize_expr
+from value_pipeline.instrument import (
+    MISSING_ANSWERS,
+    Instrument,
+    normalize_expr,
+    normalize_text,
+    strip_numbering,
+)
+
+# compared after normalizing, except codes such as -99, which must match exactly
+MISSING_NORMALIZED = {normalize_text(answer) for answer in MISSING_ANSWERS if not answer.lstrip("-").isdigit()}
 
 
 def wave_for(path: Path, waves: dict[str, str]) -> str:
@@ -110,15 +119,21 @@ def to_responses(
         accepted_rows.select("_file", "_row", "respondent_key", "submitted_at", *item_ids)
         .unpivot(index=["_file", "_row", "respondent_key", "submitted_at"], on=item_ids, variable_name="item_id", value_name="answer")
         .with_columns(answer=pl.col("answer").cast(pl.String).str.strip_chars())
-        .filter(pl.col("answer").is_not_null() & ~pl.col("answer").str.to_lowercase().is_in(list(MISSING_ANSWERS)))
+        .filter(
+            pl.col("answer").is_not_null()
+            & ~pl.col("answer").is_in(sorted(MISSING_ANSWERS))
+            & ~normalize_expr(pl.col("answer")).is_in(sorted(MISSING_NORMALIZED))
+        )
     )
     items = pl.concat([instrument.items_frame(), extra_items]).select("item_id", "kind", "scale_min", "scale_max")
     codes = instrument.answer_codes()
     long = (
         long.join(items, on="item_id", how="left")
         .with_columns(answer_norm=normalize_expr(pl.col("answer")))
+        .with_columns(answer_unnumbered=strip_numbering(pl.col("answer_norm")))
         .join(codes, left_on=["item_id", "answer_norm"], right_on=["item_id", "answer"], how="left")
-        .with_columns(number=pl.coalesce("code", pl.col("answer").cast(pl.Float64, strict=False)))
+        .join(codes.rename({"code": "code_unnumbered"}), left_on=["item_id", "answer_unnumbered"], right_on=["item_id", "answer"], how="left")
+        .with_columns(number=pl.coalesce("code", pl.col("answer").cast(pl.Float64, strict=False), "code_unnumbered"))
         .with_columns(
             reason=pl.when(pl.col("kind").is_in(["open", "unmapped"])).then(None)
             .when(pl.col("number").is_null()).then(pl.lit("unrecognised answer for a scale item"))

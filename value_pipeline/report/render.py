@@ -66,6 +66,7 @@ class ReportInputs:
     coding: dict = field(default_factory=dict)  # the coding_agreement row: coder, kappa, threshold, ...
     tier_rules: TierRules = field(default_factory=TierRules)
     stories: list[dict] = field(default_factory=list)  # quotable (consented, scrubbed) stories only
+    unmatched_questions: list[str] = field(default_factory=list)  # survey questions the instrument does not map
     generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
