@@ -14,14 +14,47 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from assets.partitions import community_partitions, community_quarter_key
+from assets.partitions import (
+    community_partitions,
+    community_quarter_key,
+    community_quarter_partitions,
+    quarter_partitions,
+)
 from assets.resources import PipelineSettings
 from value_pipeline.periods import Quarter
+
+# Steps that fail are retried after ~2, 4 and 8 s: enough for a dropped connection to the
+# database or object store. Bad input is not retried (dg.Failure(allow_retries=False) in
+# the assets), nor are failed blocking checks; a crashed run worker is retried as a whole
+# by the instance's run_retries (deploy/dagster.yaml).
+TRANSIENT_RETRIES = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+
+# Every run of a community's partition carries this tag, however it was launched (UI,
+# backfill, schedule, sensor); the run queue allows one run per community at a time.
+COMMUNITY_TAG = "community"
+
+
+def _tagged_by_community(partitions_def: dg.PartitionsDefinition) -> dg.PartitionedConfig:
+    """No run config, and the `community` tag for each partition's runs."""
+
+    def community_of(partition_key: str) -> str:
+        if partitions_def is community_partitions:
+            return partition_key
+        return community_quarter_partitions.get_partition_key_from_str(partition_key).keys_by_dimension["community"]
+
+    return dg.PartitionedConfig(
+        partitions_def,
+        run_config_for_partition_key_fn=lambda _key: {},
+        tags_for_partition_key_fn=lambda key: {COMMUNITY_TAG: community_of(key)},
+    )
+
 
 community_tables_job = dg.define_asset_job(
     "community_tables_job",
     selection=dg.AssetSelection.groups("ingest", "coding"),
     partitions_def=community_partitions,
+    config=_tagged_by_community(community_partitions),
+    op_retry_policy=TRANSIENT_RETRIES,
     description="Read a community's exports into canonical tables and code its posts.",
 )
 
@@ -29,13 +62,26 @@ data_quality_job = dg.define_asset_job(
     "data_quality_job",
     selection=dg.AssetSelection.groups("quality"),
     partitions_def=community_partitions,
+    config=_tagged_by_community(community_partitions),
+    op_retry_policy=TRANSIENT_RETRIES,
     description="Great Expectations suites and Data Docs for a community's tables (runs after them, never blocks reports).",
 )
 
 quarterly_report_job = dg.define_asset_job(
     "quarterly_report_job",
     selection=dg.AssetSelection.groups("participation", "stories", "ledger", "report"),
+    config=_tagged_by_community(community_quarter_partitions),
+    op_retry_policy=TRANSIENT_RETRIES,
     description="Tiers, value-creation ledger and PDF report for one community and quarter.",
+)
+
+
+portfolio_job = dg.define_asset_job(
+    "portfolio_job",
+    selection=dg.AssetSelection.groups("portfolio"),
+    partitions_def=quarter_partitions,
+    op_retry_policy=TRANSIENT_RETRIES,
+    description="Each funder's portfolio report for a quarter: every community it funds, side by side.",
 )
 
 
@@ -61,7 +107,7 @@ def quarterly_reports(context: dg.ScheduleEvaluationContext):
         dg.RunRequest(
             run_key=f"{community}:{quarter.label}",
             partition_key=community_quarter_key(community, quarter),
-            tags={"community": community, "quarter": quarter.label},
+            tags={COMMUNITY_TAG: community, "quarter": quarter.label},
         )
         for community in sorted(communities)
     ]
@@ -92,7 +138,7 @@ def community_exports_sensor(context: dg.SensorEvaluationContext, settings: Pipe
     context.update_cursor(json.dumps(fingerprints, sort_keys=True))
     return dg.SensorResult(
         run_requests=[
-            dg.RunRequest(run_key=f"{name}:{fingerprints[name]}", partition_key=name, tags={"community": name})
+            dg.RunRequest(run_key=f"{name}:{fingerprints[name]}", partition_key=name, tags={COMMUNITY_TAG: name})
             for name in changed
         ],
         dynamic_partitions_requests=[community_partitions.build_add_request(new)] if new else [],

@@ -64,7 +64,9 @@ def canonical_tables(context: dg.AssetExecutionContext, settings: PipelineSettin
     try:
         data = read_community(settings.community_folder(community))
     except InputError as error:
-        raise dg.Failure(description=one_line(error), metadata={"file": error.path or "", "problem": error.problem}) from None
+        raise dg.Failure(
+            description=one_line(error), metadata={"file": error.path or "", "problem": error.problem}, allow_retries=False
+        ) from None
     summary = data.summary()
     reasons = pl.DataFrame(summary["quarantine_by_reason"], schema={"table": pl.String, "reason": pl.String, "rows": pl.Int64})
     accounts = accounts_frame(data.accounts)
@@ -139,7 +141,7 @@ def coded_posts(context: dg.AssetExecutionContext, settings: PipelineSettings, p
         folder = settings.community_folder(community)
         result = code_community(posts, folder, load_community_config(folder).coding.kappa_threshold)
     except InputError as error:
-        raise dg.Failure(description=one_line(error)) from None
+        raise dg.Failure(description=one_line(error), allow_retries=False) from None
     coded = result.coded
     counts = coded.group_by("code").len().sort("len", descending=True)
     yield dg.Output(

@@ -7,7 +7,7 @@ own Parquet back on polars 2 (DESIGN.md, known incompatibilities), and this is a
 from __future__ import annotations
 
 import polars as pl
-from dagster import InputContext, OutputContext, UPathIOManager
+from dagster import Failure, InputContext, OutputContext, UPathIOManager
 from upath import UPath
 
 
@@ -29,3 +29,16 @@ class PolarsParquetIOManager(UPathIOManager):
     def load_from_path(self, context: InputContext, path: UPath) -> pl.DataFrame:
         with path.open("rb") as handle:
             return pl.read_parquet(handle)
+
+    def load_input(self, context: InputContext):
+        try:
+            return super().load_input(context)
+        except FileNotFoundError as error:
+            # An upstream partition that was never stored will not appear on a retry: fail
+            # at once (the jobs' retry policy is for transient errors), saying what is missing.
+            name = context.asset_key.to_user_string() if context.has_asset_key else context.name
+            partitions = ", ".join(context.asset_partition_keys) if context.has_asset_partitions else "-"
+            raise Failure(
+                description=f"{name} is not stored for partition {partitions}: materialize it first ({error.filename or error})",
+                allow_retries=False,
+            ) from None
