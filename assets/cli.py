@@ -162,6 +162,21 @@ def command_run(args: argparse.Namespace) -> int:
                     print(f"  {quarter.label}: {path}")
                 else:
                     failures.append(f"{community} {quarter.label}: {_run_failure(result)}")
+        # Each funder's portfolio, once every community's report for the quarter is done.
+        portfolio_job = defs.resolve_job_def("portfolio_job")
+        rendered = sorted({q for quarters in ready.values() for q in quarters if not args.quarter or q.label in args.quarter})
+        if rendered:
+            print("portfolios")
+        for quarter in rendered:
+            result = portfolio_job.execute_in_process(
+                run_config=QUIET, instance=instance, partition_key=quarter.partition_key, raise_on_error=False
+            )
+            if result.success:
+                for event in result.get_asset_materialization_events():
+                    for funder, item in event.materialization.metadata["portfolios"].value.items():
+                        print(f"  {quarter.label} {funder}: {item['path']}")
+            else:
+                failures.append(f"portfolio {quarter.label}: {_run_failure(result)}")
     if validation is not None:
         out, err = validation.communicate()
         print("\n" + out.rstrip())

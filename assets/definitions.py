@@ -9,13 +9,22 @@ from assets.automation import (
     community_exports_sensor,
     community_tables_job,
     data_quality_job,
+    portfolio_job,
     quarterly_report_job,
     quarterly_reports,
 )
+from assets.delivery import (
+    deliver_reports_job,
+    report_delivery,
+    run_failure_email,
+    smtp_from_env,
+)
+from assets.documents import member_summary, portfolio_report
 from assets.ingest import canonical_tables, coded_posts
 from assets.io import PolarsParquetIOManager
 from assets.period import (
     ledger,
+    ledger_history,
     member_tiers,
     report,
     stories,
@@ -31,16 +40,19 @@ def build_definitions(exports_dir: str | None = None, output_dir: str | None = N
     exports_dir = exports_dir or default_exports_dir()
     output_dir = output_dir or default_output_dir()
     return dg.Definitions(
-        assets=[canonical_tables, coded_posts, data_quality, member_tiers, tier_transitions, value_by_tier, stories, ledger, report],
-        jobs=[community_tables_job, data_quality_job, quarterly_report_job],
+        assets=[canonical_tables, coded_posts, data_quality, member_tiers, tier_transitions, value_by_tier, stories, ledger, ledger_history, report,
+                member_summary, portfolio_report,
+                report_delivery],
+        jobs=[community_tables_job, data_quality_job, quarterly_report_job, portfolio_job, deliver_reports_job],
         schedules=[quarterly_reports],
-        sensors=[community_exports_sensor],
+        sensors=[community_exports_sensor, run_failure_email],
         # In-process by default: a process per step costs ~2.5 s on 2 cores, and one run
         # per partition already gives concurrency through the run queue.
         executor=dg.in_process_executor,
         resources={
             "settings": PipelineSettings(exports_dir=exports_dir, output_dir=output_dir),
             "io_manager": PolarsParquetIOManager(base_path=UPath(output_dir) / "storage"),
+            "smtp": smtp_from_env(),  # VALUE_PIPELINE_SMTP_* (assets/delivery.py)
         },
     )
 

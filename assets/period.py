@@ -1,6 +1,8 @@
 """Period assets, one partition per community x quarter: tiers, the ledger, the report."""
 
 
+import warnings
+
 import dagster as dg
 import polars as pl
 
@@ -23,19 +25,21 @@ from value_pipeline.participation import (
 from value_pipeline.participation import member_tiers as compute_member_tiers
 from value_pipeline.participation import value_by_tier as compute_value_by_tier
 from value_pipeline.privacy import disclosure_violations, scrub_identities
-from value_pipeline.report.render import ReportInputs, render_html, write_pdf
+from value_pipeline.report.assemble import assemble_inputs
+from value_pipeline.report.render import render_html, write_pdf
 from value_pipeline.stories import quotable_frame, quotable_stories
 from value_pipeline.stories import stories as story_table
+from value_pipeline.trends import TREND_QUARTERS
+from value_pipeline.trends import ledger_history as ledger_history_rows
 
 ALL_TIME = dg.AssetIn(partition_mapping=by_community)
-STORIES_QUOTED = 3  # a report quotes the furthest-reaching consented stories, not all of them
 
 
 def _config(settings: PipelineSettings, community: str):
     try:
         return load_community_config(settings.community_folder(community))
     except InputError as error:
-        raise dg.Failure(description=one_line(error)) from None
+        raise dg.Failure(description=one_line(error), allow_retries=False) from None
 
 
 @dg.asset(
@@ -189,11 +193,49 @@ def ledger(
     )
 
 
+# The ledgers of this quarter and the three before it, of the same community; quarters
+# before the community's data (or never materialized) are skipped, not an error.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    LAST_FOUR_QUARTERS = dg.MultiPartitionMapping({
+        "community": dg.DimensionPartitionMapping("community", dg.IdentityPartitionMapping()),
+        "quarter": dg.DimensionPartitionMapping(
+            "quarter", dg.TimeWindowPartitionMapping(start_offset=-(TREND_QUARTERS - 1), allow_nonexistent_upstream_partitions=True)
+        ),
+    })
+
+
+@dg.asset(
+    partitions_def=community_quarter_partitions,
+    group_name="ledger",
+    ins={"ledger": dg.AssetIn(partition_mapping=LAST_FOUR_QUARTERS, metadata={"allow_missing_partitions": True})},
+)
+def ledger_history(context: dg.AssetExecutionContext, ledger) -> dg.Output[pl.DataFrame]:
+    """The headline indicators of this quarter and the three before it (from their
+    disclosure-controlled ledgers): the report's trends and change since last quarter."""
+    _community, quarter = split_key(context)
+    if ledger is None:
+        ledgers = []
+    elif isinstance(ledger, pl.DataFrame):
+        ledgers = [ledger]
+    else:
+        ledgers = list(ledger.values())
+    history = ledger_history_rows(ledgers)
+    quarters = sorted(set(history.get_column("quarter").to_list()))
+    return dg.Output(history, metadata={
+        "dagster/row_count": history.height,
+        "quarters": quarters,
+        "preview": dg.MetadataValue.md(markdown_table(
+            history.pivot(on="quarter", index="indicator", values="value") if history.height else history
+        )),
+    })
+
+
 @dg.asset(
     partitions_def=community_quarter_partitions,
     group_name="report",
     ins={"quarantine": ALL_TIME, "row_accounts": ALL_TIME, "coded_posts": ALL_TIME, "coding_agreement": ALL_TIME,
-         "survey_items": ALL_TIME, "stories": dg.AssetIn()},
+         "survey_items": ALL_TIME, "stories": dg.AssetIn(), "ledger_history": dg.AssetIn()},
     check_specs=[
         dg.AssetCheckSpec(
             "no_identifiers_in_report", asset="report",
@@ -211,6 +253,7 @@ def report(
     coding_agreement: pl.DataFrame,
     survey_items: pl.DataFrame,
     stories: pl.DataFrame,
+    ledger_history: pl.DataFrame,
 ):
     """The quarterly evaluation report as a PDF (tagged PDF/UA, ledger attached as CSV),
     written atomically; its path and page count are in the metadata."""
@@ -223,36 +266,11 @@ def report(
         raise dg.Failure(
             description=f"not rendered: {violations.height} ledger cells would disclose small groups",
             metadata={"violations": dg.MetadataValue.md(markdown_table(violations))},
+            allow_retries=False,
         )
-    codebook = load_codebook()
-    reasons = (
-        quarantine.group_by("table", "reason").agg(rows=pl.len()).sort("rows", descending=True).to_dicts()
-        if quarantine.height else []
-    )
-    inputs = ReportInputs(
-        community=community,
-        name=config.name,
-        funder=config.funder,
-        formal=config.formal,
-        platforms=sorted({p for p in [config.platform] if p}) or ["the community platform"],
-        quarter=quarter,
-        ledger=ledger,
-        codebook=[{"id": c.id, "name": c.name, "description": c.description} for c in codebook.codes],
-        coder=coded_posts.get_column("coder").first() if coded_posts.height else f"rules:v{codebook.version}",
-        instrument_title=load_instrument(config.survey.instrument).title,
-        suppression=config.suppression.model_dump(),
-        accounts=row_accounts.to_dicts(),
-        quarantine_by_reason=reasons,
-        coding=coding_agreement.row(0, named=True) if coding_agreement.height else {},
-        tier_rules=config.tiers,
-        stories=stories.head(STORIES_QUOTED).to_dicts(),
-        unmatched_questions=[scrub_identities(text) for text in survey_items.filter(pl.col("kind") == "unmapped").get_column("text").to_list()],
-        checks=[
-            {"name": "disclosure_control", "passed": True,
-             "detail": f"no visible cell under {config.suppression.min_count} members or too few respondents"},
-            {"name": "row_accounting", "passed": bool(row_accounts.get_column("balanced").all()),
-             "detail": f"{row_accounts.get_column('read').sum()} rows read; read = accepted + quarantined for every table"},
-        ],
+    inputs = assemble_inputs(
+        community, config, quarter, ledger, quarantine=quarantine, row_accounts=row_accounts, coded_posts=coded_posts,
+        coding_agreement=coding_agreement, survey_items=survey_items, stories=stories, history=ledger_history,
     )
     html = render_html(inputs)
     target = settings.report_path(community, quarter.label)

@@ -34,6 +34,12 @@ class PipelineSettings(dg.ConfigurableResource):
     def report_path(self, community: str, quarter_label: str) -> Path:
         return Path(self.output_dir) / "reports" / community / f"{community}_{quarter_label}.pdf"
 
+    def member_summary_path(self, community: str, quarter_label: str) -> Path:
+        return Path(self.output_dir) / "reports" / community / f"{community}_{quarter_label}_members.pdf"
+
+    def portfolio_path(self, funder_slug: str, quarter_label: str) -> Path:
+        return Path(self.output_dir) / "reports" / "portfolios" / f"{funder_slug}_{quarter_label}.pdf"
+
     def data_docs_dir(self, community: str) -> Path:
         return Path(self.output_dir) / "data_docs" / community
 

@@ -90,6 +90,12 @@ COMMUNITIES: dict[str, dict] = {
     },
 }
 
+# Who receives each funder's quarterly reports (value_pipeline/delivery.py); fictional addresses.
+FUNDER_RECIPIENTS: dict[str, list[str]] = {
+    "Tri-County STEM Foundation": ["grants@tricounty-stem.example", "evaluation@tricounty-stem.example"],
+    "Harwell Family Foundation": ["programs@harwell-foundation.example"],
+}
+
 STAFF_ROLES = {"staff", "moderator", "facilitator"}
 NAMED_LURKERS = 12  # lurker_01..lurker_12 may be named in stories.yaml
 
@@ -1606,7 +1612,7 @@ def write_community_yaml(community: Community, out: Path) -> None:
     data = {
         "name": cfg["name"],
         "formal": cfg["formal"],
-        "funder": cfg["funder"],
+        "funder": {"name": cfg["funder"], "recipients": FUNDER_RECIPIENTS[cfg["funder"]]},
         "timezone": cfg["timezone"],
         "staff": staff,
         "survey": {"link_by": "email"},

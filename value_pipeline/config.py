@@ -6,6 +6,7 @@ KeyError three stages later.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,6 +32,67 @@ class Suppression(BaseModel):
     min_respondents_mean: int = Field(5, ge=1, description="smallest n for a survey mean")
     min_respondents_distribution: int = Field(10, ge=1, description="smallest n for a distribution")
     percent_coding_below: int = Field(50, ge=1, description="top/bottom-code percentages under this n")
+
+    def stricter(self, funder: "FunderSuppression") -> "Suppression":
+        """These thresholds with a funder's applied: each threshold the funder sets counts
+        when it is stricter (higher); a funder never loosens the community's thresholds."""
+        asked = funder.model_dump(exclude_none=True)
+        return self.model_copy(update={key: max(getattr(self, key), value) for key, value in asked.items()})
+
+
+class FunderSuppression(BaseModel):
+    """Disclosure thresholds a funder asks for; unset ones leave the community's in force."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_count: int | None = Field(None, ge=1, description="smallest member count shown")
+    min_respondents_mean: int | None = Field(None, ge=1, description="smallest n for a survey mean")
+    min_respondents_distribution: int | None = Field(None, ge=1, description="smallest n for a distribution")
+    percent_coding_below: int | None = Field(None, ge=1, description="top/bottom-code percentages under this n")
+
+
+EMAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;.]+")
+
+
+class Funder(BaseModel):
+    """Who funds the community, who receives its reports, and any stricter thresholds it asks for.
+
+    In community.yaml `funder:` is either the funder's name or a mapping:
+        funder:
+          name: Tri-County STEM Foundation
+          recipients: [grants@tricounty-stem.example]
+          suppression: {min_count: 15}
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, description="the funder's name, as the report prints it")
+    recipients: list[str] = Field(default_factory=list, description="email addresses the quarterly reports are sent to")
+    suppression: FunderSuppression = Field(default_factory=FunderSuppression)
+
+    @field_validator("name")
+    @classmethod
+    def _stripped(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the funder's name is empty")
+        return value.strip()
+
+    @field_validator("recipients", mode="before")
+    @classmethod
+    def _one_address_alone(cls, value):
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("recipients")
+    @classmethod
+    def _addresses(cls, values: list[str]) -> list[str]:
+        cleaned = []
+        for value in values:
+            address = value.strip()
+            if not EMAIL.fullmatch(address):
+                raise ValueError(f"not an email address: {value!r}")
+            if address.lower() not in {a.lower() for a in cleaned}:
+                cleaned.append(address)
+        return cleaned
 
 
 class SurveyConfig(BaseModel):
@@ -80,20 +142,50 @@ class CodingConfig(BaseModel):
 
 
 class CommunityConfig(BaseModel):
+    """One community.yaml.
+
+    `funder:` may be the funder's name or a mapping (see `Funder`); either way
+    `config.funder` is the name and `config.funder_details` the whole `Funder`.
+    `suppression:` holds the community's thresholds (`config.community_suppression`);
+    `config.suppression` is what is in force: each threshold the larger (stricter) of
+    the community's and the funder's.
+    """
+
     model_config = ConfigDict(extra="forbid")
 
     name: str
     platform: str | None = Field(None, description="override forum format detection")
     formal: bool = True
-    funder: str = "unspecified"
+    funder_details: Funder = Field(
+        default_factory=lambda: Funder(name="unspecified"), alias="funder",
+        description="the funder's name, or {name, recipients, suppression}",
+    )
     timezone: str = "UTC"
     staff: list[str] = Field(default_factory=list, description="usernames or emails of staff/facilitators")
     survey: SurveyConfig = Field(default_factory=SurveyConfig)
-    suppression: Suppression = Field(default_factory=Suppression)
+    community_suppression: Suppression = Field(
+        default_factory=Suppression, alias="suppression",
+        description="the community's disclosure thresholds (a funder's stricter ones override them)",
+    )
     coding: CodingConfig = Field(default_factory=CodingConfig)
     tiers: TierRules = Field(default_factory=TierRules)
     consent_source: str = Field("survey", description="where consent to quote is recorded")
     forum_options: dict = Field(default_factory=dict, description="settings of the forum format's reader (e.g. a column mapping)")
+
+    @field_validator("funder_details", mode="before")
+    @classmethod
+    def _funder_name_alone(cls, value):
+        return {"name": value} if isinstance(value, str) else value
+
+    @property
+    def funder(self) -> str:
+        """The funder's name."""
+        return self.funder_details.name
+
+    @property
+    def suppression(self) -> Suppression:
+        """The disclosure thresholds in force: the community's, made stricter by the funder's."""
+        return self.community_suppression.stricter(self.funder_details.suppression)
 
     @field_validator("timezone")
     @classmethod

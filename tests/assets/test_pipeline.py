@@ -46,7 +46,8 @@ def test_every_asset_and_check_succeeds(materialized):
     }
     assert materialized_keys == {
         "posts", "members", "survey_responses", "survey_items", "quarantine", "row_accounts",
-        "coded_posts", "coding_agreement", "member_tiers", "tier_transitions", "value_by_tier", "stories", "ledger", "report", "data_quality",
+        "coded_posts", "coding_agreement", "member_tiers", "tier_transitions", "value_by_tier", "stories", "ledger", "ledger_history",
+        "report", "member_summary", "data_quality",
     }
     assert (output / "data_docs" / COMMUNITY / "site" / "index.html").exists()
 

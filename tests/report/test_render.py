@@ -10,6 +10,14 @@ from test_ledger import _ledger, _responses
 from value_pipeline.coding.codebook import load_codebook
 from value_pipeline.config import Suppression
 from value_pipeline.periods import Quarter
+from value_pipeline.report.portfolio import (
+    MemberSummaryInputs,
+    PortfolioCommunity,
+    PortfolioInputs,
+    render_member_summary_html,
+    render_portfolio_html,
+    write_portfolio_pdf,
+)
 from value_pipeline.report.render import (
     TEMPLATES,
     BundledFilesOnly,
@@ -103,3 +111,41 @@ def test_participation_section_reads_only_ledger_rows():
     # the cycle tables leave the breakdowns to this section
     cycle_rows = [row["indicator"] for cycle in context["cycles"] for row in cycle["rows"]]
     assert not any(indicator.startswith(("lorenz:", "tier_transition:", "survey_by_tier.")) for indicator in cycle_rows)
+
+
+def _text(path) -> str:
+    return " ".join("\n".join(page.extract_text() for page in PdfReader(path).pages).split())
+
+
+PORTFOLIO_LEDGER = _ledger(_responses(12, datetime(2026, 3, 10, tzinfo=timezone.utc)))
+
+
+def test_portfolio_lists_communities_side_by_side_and_names_the_missing(tmp_path):
+    portfolio = PortfolioInputs("Gulf Coast STEM Foundation", Quarter(2026, 1), [
+        PortfolioCommunity("riverside", "Riverside Science", PORTFOLIO_LEDGER), PortfolioCommunity("bayou", "Bayou Math Circle", PORTFOLIO_LEDGER),
+    ], missing=["Delta Readers"])
+    result = write_portfolio_pdf(portfolio, tmp_path / "portfolio.pdf")
+    text = _text(tmp_path / "portfolio.pdf")
+    assert result["refused_urls"] == []
+    assert text.index("Bayou Math Circle") < text.index("Riverside Science")  # alphabetical, not a ranking
+    assert "No report this quarter for: Delta Readers" in text
+    assert "Headline figure per cycle" in text and "Where the evidence comes from" in text
+
+
+def test_untrusted_names_render_inert_in_portfolio_and_member_summary():
+    html = render_portfolio_html(PortfolioInputs(HOSTILE, Quarter(2026, 1), [PortfolioCommunity("x", HOSTILE, PORTFOLIO_LEDGER)]))
+    summary = render_member_summary_html(MemberSummaryInputs("x", HOSTILE, Quarter(2026, 1), PORTFOLIO_LEDGER))
+    for document in (html, summary):
+        assert "<img src=" not in document and "<script>" not in document and "&lt;script&gt;" in document
+
+
+def test_member_summary_shows_no_suppressed_figure():
+    suppressed = PORTFOLIO_LEDGER.with_columns(suppressed=True, value=None)
+    summary = render_member_summary_html(MemberSummaryInputs("x", "Riverside", Quarter(2026, 1), suppressed))
+    assert "too few of us took part" in summary and "suppressed" not in summary
+
+
+def test_the_same_inputs_give_the_same_pdf(tmp_path):
+    first, second = write_pdf(_inputs(), tmp_path / "a.pdf"), write_pdf(_inputs(), tmp_path / "b.pdf")
+    assert first["pages"] == second["pages"]
+    assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()

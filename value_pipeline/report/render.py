@@ -10,6 +10,7 @@ Safety rules (DESIGN.md, report rendering):
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from value_pipeline.participation.mix import SPACE_LABELS
 from value_pipeline.participation.responsiveness import ALL_CHANNELS
 from value_pipeline.periods import Quarter
 from value_pipeline.privacy import format_share, spreadsheet_safe
+from value_pipeline.trends import trend_rows
 
 TEMPLATES = Path(os.environ.get("VALUE_PIPELINE_TEMPLATES", Path(__file__).resolve().parents[2] / "report_templates"))
 EVIDENCE_TYPES = ("behavioural", "self_report", "story", "external")
@@ -67,7 +69,27 @@ class ReportInputs:
     tier_rules: TierRules = field(default_factory=TierRules)
     stories: list[dict] = field(default_factory=list)  # quotable (consented, scrubbed) stories only
     unmatched_questions: list[str] = field(default_factory=list)  # survey questions the instrument does not map
+    history: pl.DataFrame | None = None  # headline indicators of this and up to 3 earlier quarters (trend rows)
     generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+# Indicators the participation section shows in context (inequality, responsiveness,
+# conversation, network, newcomers); the cycle tables keep the headline ones only.
+PARTICIPATION_DETAIL = frozenset({
+    "top1_post_share", "members_writing_half_share", "gini_posts", "questions_answered_share",
+    "hours_to_first_reply_p90", "unanswered_threads", "prompted_shares", "unprompted_shares",
+    "unprompted_share_of_sharing", "threads_with_discussion", "median_posts_per_thread", "median_reply_depth",
+    "reply_reciprocity", "network_density", "network_core_k", "network_core_share", "network_broker_share",
+    "network_staff_broker_share", "network_largest_group_share", "newcomers_answered_by_peers",
+    "newcomers_answered_by_staff", "newcomers_without_response", "days_to_first_post_median",
+})
+
+
+# Survey items the value-by-tier table shows (the default instrument's ids), one per construct.
+BY_TIER_ITEMS = (
+    "imm_useful", "hum_efficacy", "hum_enthusiasm", "soc_isolation", "tan_resources", "learn_identity",
+    "app_adapted", "app_changed", "real_learning", "refr_success", "bar_time", "bar_contribute",
+)
 
 
 def format_value(row: dict, coding_below: int) -> str:
@@ -103,7 +125,7 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
-def _headline(rows: list[dict], cycle: int) -> dict | None:
+def headline(rows: list[dict], cycle: int) -> dict | None:
     """The row a summary shows for a cycle: the first evidenced, unsuppressed indicator
     in order of preference (surveys for cycles 3-5, behaviour and surveys for 1-2)."""
     preferences = {
@@ -191,6 +213,7 @@ def build_context(inputs: ReportInputs) -> dict:
             if row["cycle"] == number
             and not row["indicator"].startswith(BREAKDOWNS)
             and not row["indicator"].endswith(".mean")
+            and row["indicator"] not in PARTICIPATION_DETAIL  # shown once, in the participation section
         ]
         evidence = [row for row in cycle_rows if row["indicator"] != NO_EVIDENCE]
         cycles.append(
@@ -199,7 +222,7 @@ def build_context(inputs: ReportInputs) -> dict:
                 "name": name,
                 "rows": evidence,
                 "evidenced": bool(evidence),
-                "headline": _headline(rows, number),
+                "headline": headline(rows, number),
                 # Posts about trying things in class hint at applied value but never stand
                 # for it (FRAMEWORK.md): shown beside the headline, never as one.
                 "weak_signal": next(
@@ -240,6 +263,7 @@ def build_context(inputs: ReportInputs) -> dict:
         "cycles": cycles,
         "matrix": matrix,
         "evidence_types": [EVIDENCE_LABELS[e] for e in EVIDENCE_TYPES],
+        "evidence_labels": EVIDENCE_LABELS,
         "tiers": tiers,
         "members_total": by_indicator.get("members_total", {}).get("display", "n/a"),
         "chart": chart,
@@ -250,10 +274,58 @@ def build_context(inputs: ReportInputs) -> dict:
         "survey_scales": scales_context(rows),
         "story_counts": {name: by_indicator[name] for name in ("stories_told", "stories_quotable") if name in by_indicator},
         "cycle_names": CYCLE_NAMES,
+        "definitions": definitions(rows),
+        "trends": trends_context(inputs.history, inputs.quarter, coding_below),
         "generated": inputs.generated_at.strftime("%d %B %Y"),
         "coding": coding,
         "weak_coding": weak_coding,
     }
+
+
+def format_change(value: float | None, unit: str) -> str:
+    """A quarter-on-quarter change as a funder reads it: shares in percentage points."""
+    if value is None:
+        return ""
+    if unit in ("share", "member_share"):
+        points = round(100 * value)
+        return "no change" if points == 0 else f"{points:+d} pts"
+    if unit == "hours":
+        return f"{value:+.1f} h" if abs(value) < 48 else f"{value / 24:+.1f} days"
+    if unit in ("mean", "index", "mean_change"):
+        return f"{value:+.2f}"
+    return "no change" if round(value) == 0 else f"{value:+,.0f}"
+
+
+def trends_context(history: pl.DataFrame | None, quarter: Quarter, coding_below: int) -> dict:
+    """The trend table (headline indicators over up to four quarters, with sparklines)
+    and each indicator's change since last quarter, for the summary headlines."""
+    if history is None or history.height == 0:
+        return {"quarters": [], "rows": [], "change": {}}
+    quarters, rows = trend_rows(history, quarter)
+    for row in rows:
+        row["displays"] = [format_value(cell, coding_below) if cell else "" for cell in row["cells"]]
+        row["change_display"] = format_change(row["change"], row["unit"])
+        shown = [(i, cell["value"]) for i, cell in enumerate(row["cells"]) if cell and not cell["suppressed"] and cell["value"] is not None]
+        row["points"] = shown if len(shown) >= 2 else []
+    return {
+        "quarters": quarters,
+        "rows": rows,
+        "change": {row["indicator"]: row["change_display"] for row in rows if row["change_display"]},
+        "previous": quarter.previous().label,
+    }
+
+
+def definitions(rows: list[dict]) -> list[dict]:
+    """How each indicator the report shows is measured, one entry per distinct method:
+    indicators sharing a method (every survey agreement item, say) are listed together."""
+    entries: dict[str, dict] = {}
+    for row in rows:
+        if row["indicator"].startswith(BREAKDOWNS) or row["indicator"] == NO_EVIDENCE or not row["method_note"]:
+            continue
+        entry = entries.setdefault(row["method_note"], {"method": row["method_note"], "labels": []})
+        if row["label"] not in entry["labels"]:
+            entry["labels"].append(row["label"])
+    return list(entries.values())
 
 
 def _pick(by_indicator: dict, names: list[str]) -> list[dict]:
@@ -306,8 +378,10 @@ def participation_context(rows: list[dict], rules: TierRules, coding_below: int 
             _, item, group, statistic = row["indicator"].split(".")
             entry = items.setdefault(item, {"item": item, "cycle": row["cycle"], "label": row["label"].rsplit(" (", 1)[0], "groups": {}})
             entry["groups"].setdefault(group, {})[statistic] = row
+    # One telling item per construct keeps the table to a page; every item is in the CSV.
+    chosen = [item for item in BY_TIER_ITEMS if item in items] or sorted(items)
     value_rows = []
-    for entry in sorted(items.values(), key=lambda e: (e["cycle"], e["item"])):
+    for entry in sorted((items[item] for item in chosen), key=lambda e: (e["cycle"], chosen.index(e["item"]))):
         cells = []
         for group in GROUPS:
             stats = entry["groups"].get(group, {})
@@ -380,12 +454,20 @@ def scales_context(rows: list[dict]) -> dict:
             ],
         })
     compared = next((row["method_note"].split(",")[0] for row in rows if row["indicator"].startswith("change.")), None)
+    rates = [row for row in rows if row["indicator"].startswith("response_rate:")]
+    shown_rates = [row for row in rates if not row["suppressed"] and row["value"] is not None]
     return {
         "scales": scales,
         "compared": compared,
         "has_change": any(scale["has_change"] for scale in scales),
         "groups": [GROUP_LABELS[group] for group in GROUPS],
-        "response_rates": [row for row in rows if row["indicator"].startswith("response_rate:")],
+        "response_rates": rates,
+        "rates": {
+            "items": len(shown_rates),
+            "low": min(shown_rates, key=lambda r: r["value"])["display"],
+            "high": max(shown_rates, key=lambda r: r["value"])["display"],
+            "below": [row for row in shown_rates if row["value"] < 0.9],
+        } if shown_rates else None,
     }
 
 
@@ -418,14 +500,31 @@ class BundledFilesOnly:
         return self._fetcher.fetch(url, headers)
 
 
-def write_pdf(inputs: ReportInputs, target: Path) -> dict:
-    """Render the report to `target` atomically; returns pages, bytes and refused URLs."""
+@functools.cache
+def _font_configuration():
+    """One font configuration per process: loading the bundled fonts is a sixth of a render."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+def render_document(html: str):
+    """Lay out HTML from the templates folder (fetching nothing else) into a WeasyPrint document."""
     import weasyprint  # heavy import: only where a PDF is made
 
-    html = render_html(inputs)
     fetcher = BundledFilesOnly()
-    document = weasyprint.HTML(string=html, base_url=str(TEMPLATES) + "/", url_fetcher=fetcher).render()
-    ledger_csv = spreadsheet_safe(inputs.ledger).write_csv()
+    document = weasyprint.HTML(string=html, base_url=str(TEMPLATES) + "/", url_fetcher=fetcher).render(
+        font_config=_font_configuration()
+    )
+    return document, fetcher
+
+
+def write_document(document, target: Path, attachments: list[tuple[str, str, str]] = (), dated: datetime | None = None) -> dict:
+    """Write a laid-out document to `target` as tagged PDF/UA, atomically (a temporary file
+    moved into place); `attachments` are (file name, text, description), dated `dated`
+    (the data's date, so the same inputs give the same bytes). Returns pages and bytes."""
+    import weasyprint
+
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     os.close(handle)
@@ -435,10 +534,8 @@ def write_pdf(inputs: ReportInputs, target: Path) -> dict:
             pdf_variant="pdf/ua-1",
             pdf_tags=True,
             attachments=[
-                weasyprint.Attachment(
-                    string=ledger_csv, name=f"ledger_{inputs.community}_{inputs.quarter.label}.csv",
-                    description="The value-creation ledger behind this report (CSV)",
-                )
+                weasyprint.Attachment(string=text, name=name, description=description, created=dated, modified=dated)
+                for name, text, description in attachments
             ],
         )
         umask = os.umask(0)
@@ -448,4 +545,15 @@ def write_pdf(inputs: ReportInputs, target: Path) -> dict:
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
-    return {"pages": len(document.pages), "bytes": target.stat().st_size, "refused_urls": fetcher.refused}
+    return {"pages": len(document.pages), "bytes": target.stat().st_size}
+
+
+def write_pdf(inputs: ReportInputs, target: Path) -> dict:
+    """Render the report to `target` atomically; returns pages, bytes and refused URLs."""
+    document, fetcher = render_document(render_html(inputs))
+    ledger_csv = spreadsheet_safe(inputs.ledger).write_csv()
+    name = f"ledger_{inputs.community}_{inputs.quarter.label}.csv"
+    result = write_document(
+        document, target, [(name, ledger_csv, "The value-creation ledger behind this report (CSV)")], dated=inputs.generated_at
+    )
+    return result | {"refused_urls": fetcher.refused}
