@@ -92,3 +92,11 @@ def test_stories_of_another_quarter_and_the_stored_form():
 ])
 def test_scrubbing(text, scrubbed):
     assert scrub_personal_details(text) == scrubbed
+
+
+def test_a_nickname_before_a_known_surname_is_a_name():
+    # "Beto" is in no first-name list; "Morales" is a surname: together, a person
+    assert scrub_personal_details("an owl pellet order split with Beto Morales at Lincoln Middle.") == \
+        "an owl pellet order split with [name] at [school]."
+    # a capitalized phrase whose second word is no surname stays
+    assert scrub_personal_details("We used Google Classroom this term.") == "We used Google Classroom this term."

@@ -30,7 +30,7 @@ from value_pipeline.surveys import STORY_ITEMS_MIN_WORDS, quarter_responses
 SCHOOL = re.compile(
     r"\b(?:(?:St\.|Saint|[A-Z][\w'’.-]*)\s+){1,5}"
     r"(?:Elementary|Middle|High|Junior High|Primary|Secondary|Charter|Academy|Prep|School|College|University|"
-    r"Institute|ISD|USD|CUSD|Unified|School District|District|Schools)\b(?:\s+School)?"
+    r"Institute|ISD|USD|CUSD|Unified|School District|District|Schools|Learning Center|Center|Centre|Campus)\b(?:\s+School)?"
 )
 HONORIFIC = re.compile(
     r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Coach|Sra|Sr|Srta|Mme|Mlle|Frau|Herr)\.?\s+[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?"
@@ -85,16 +85,43 @@ def first_names() -> frozenset[str]:
     return frozenset(n for n in names - ordinary if len(n) >= 3)
 
 
+@lru_cache(maxsize=1)
+def last_names() -> frozenset[str]:
+    """Surnames in Latin script from Faker's person providers: a capitalized word before a
+    known surname is a name even when it is no known first name ("Beto Morales")."""
+    import faker.providers.person as providers
+
+    names: set[str] = set()
+    for module in pkgutil.iter_modules(providers.__path__):
+        try:
+            provider = importlib.import_module(f"faker.providers.person.{module.name}").Provider
+        except (ImportError, AttributeError):
+            continue
+        values = provider.__dict__.get("last_names")
+        if isinstance(values, (dict, tuple, list, set, frozenset)):
+            names.update(n for n in values if isinstance(n, str) and re.fullmatch(r"[A-Z][a-zà-ÿ'-]+", n))
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    ordinary = {w.capitalize() for w in COMMON_WORDS | NOT_PLACES | set(ENGLISH_STOP_WORDS)}
+    return frozenset(n for n in names - ordinary if len(n) >= 3)
+
+
 def _name_spans(text: str) -> list[tuple[int, int]]:
-    """Known first names (with a following capitalized surname), and every capitalized
-    word in a list with one ("Gary, Sunita and Marco")."""
-    names = first_names()
+    """Known first names (with a following capitalized surname), a capitalized word before
+    a known surname, and every capitalized word in a list with one ("Gary, Sunita and Marco")."""
+    names, surnames = first_names(), last_names()
     words = list(CAPITALIZED.finditer(text))
     spans = []
     for i, word in enumerate(words):
         token = re.sub(r"['’]s?$", "", word.group())  # Kelly's -> Kelly
         acting = token.lower() in COMMON_WORDS and ACTING.match(text, word.end())  # "Mark asked", "Grace said"
-        if token not in names and not acting:
+        following = words[i + 1] if i + 1 < len(words) else None
+        before_surname = (
+            following is not None and text[word.end():following.start()] == " "
+            and re.sub(r"['’]s?$", "", following.group()) in surnames
+            and token.lower() not in COMMON_WORDS | NOT_PLACES
+        )
+        if token not in names and not acting and not before_surname:
             continue
         end = word.start() + len(token)  # keep the possessive: [name]'s class
         following = words[i + 1] if i + 1 < len(words) else None
@@ -136,10 +163,50 @@ def _scrubber():
     return scrubber
 
 
-def scrub_personal_details(text: str | None) -> str | None:
+SCHOOL_TYPE = re.compile(
+    r"\s+(?:Elementary|Middle|High|Junior High|Primary|Secondary|Charter|Academy|Prep|School|College|University|"
+    r"Institute|Learning Center|Center|Centre|Campus)\b.*$"
+)
+
+
+def _places_in(text: str) -> set[str]:
+    """School and place names the detectors find in one text, with a school's short name
+    ("Cedar Hollow" of "Cedar Hollow Middle School")."""
+    found = set()
+    for match in SCHOOL.finditer(text):
+        found.add(match.group())
+        short = SCHOOL_TYPE.sub("", match.group())
+        if short != match.group() and short.split()[0].lower() not in NOT_PLACES | {"st.", "saint"}:
+            found.add(short)
+    for match in PLACE.finditer(text):
+        if match.group(1).split()[0].lower() not in NOT_PLACES:
+            found.add(match.group(1))
+    return {name for name in found if len(name) >= 4}
+
+
+def known_places(texts: list[str | None], posts: pl.DataFrame | None = None) -> frozenset[str]:
+    """Every school and place name found in a community's stories and posts: a school
+    named once as "at Cedar Hollow" is then masked wherever it appears ("Cedar Hollow
+    uses it with her students"). Posts are searched with polars (vectorized)."""
+    found: set[str] = set()
+    for text in texts:
+        if text:
+            found |= _places_in(text)
+    if posts is not None and posts.height:
+        pattern = PLACE.pattern.replace("’", "'")  # polars regex: the same pattern
+        candidates = (
+            posts.lazy().select(pl.col("body_text").str.extract_all(pattern).alias("m")).explode("m")
+            .drop_nulls().unique().collect().get_column("m").to_list()
+        )
+        found |= {name for candidate in candidates for name in _places_in(candidate)}
+    return frozenset(found)
+
+
+def scrub_personal_details(text: str | None, places: frozenset[str] = frozenset()) -> str | None:
     """`text` with emails, phone numbers, links, handles, credentials, names, schools and
     places replaced by [email], [phone], [link], [handle], [credential], [name],
-    [school], [place]."""
+    [school], [place]; `places` are names known from elsewhere in the community
+    (`known_places`), masked wherever they appear."""
     if text is None:
         return None
     text = scrub_identities(text)  # plain emails, @handles and phone numbers first: exact forms
@@ -153,6 +220,8 @@ def scrub_personal_details(text: str | None) -> str | None:
         if m.group(1).split()[0].lower() not in NOT_PLACES and not re.search(r"\s\d", text[m.end(1):m.end(1) + 3])
     ]
     spans += [(start, end, "[name]") for start, end in _name_spans(text)]
+    for place in places:
+        spans += [(m.start(), m.end(), "[place]") for m in re.finditer(rf"\b{re.escape(place)}\b", text)]
     # merge overlaps: the earliest span wins, stretched over whatever overlaps it
     merged: list[tuple[int, int, str]] = []
     for start, end, label in sorted(spans, key=lambda s: (s[0], -s[1])):
@@ -230,6 +299,10 @@ def quotable_stories(
     ).sort(["reach", "length", "respondent_key"], descending=[True, True, False])
     if limit is not None:
         told = told.head(limit)
+    # Place and school names from every story told this quarter (consented or not) and the
+    # community's posts: detection only, nothing of it is quoted.
+    every_answer = stories(responses, items, quarter).get_column("answers").to_list()
+    places = known_places([answer["text"] for answers in every_answer for answer in answers], posts)
     quoted = []
     for story in told.iter_rows(named=True):
         threads = []
@@ -240,12 +313,12 @@ def quotable_stories(
             threads.append({
                 "channel": thread.get_column("channel").drop_nulls().first() if thread.height else None,
                 "posts": thread.height,
-                "title": scrub_personal_details(opener.get_column("title").item()) if own else None,
+                "title": scrub_personal_details(opener.get_column("title").item(), places) if own else None,
             })
         quoted.append({
             "cycles": story["cycles"],
             "answers": [
-                {"cycle": answer["cycle"], "prompt": answer["prompt"], "text": scrub_personal_details(answer["text"])}
+                {"cycle": answer["cycle"], "prompt": answer["prompt"], "text": scrub_personal_details(answer["text"], places)}
                 for answer in story["answers"]
             ],
             "threads": threads,

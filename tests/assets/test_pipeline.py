@@ -81,7 +81,12 @@ def test_report_names_no_one(materialized):
     handles = re.findall(r"handle: (\S+)", roster)
     names = re.findall(r"name: (.+)", roster)
     assert handles and names
-    for identity in handles + [n for n in names if " " in n]:
+    # schools, by full and by everyday name ("Cedar Hollow" for "Cedar Hollow Middle School")
+    schools = set(re.findall(r"school: (.+)", roster))
+    short = {re.sub(r"\s+(Middle|High|Elementary|Academy|Learning Center|School).*$", "", school) for school in schools}
+    schools |= {name for name in short if " " in name}  # "Riverside" alone is also the district the community is named for
+    assert schools
+    for identity in handles + [n for n in names if " " in n] + sorted(schools):
         assert identity not in text
     assert not re.search(r"[\w.]+@[\w.-]+\.\w+", text)
 
