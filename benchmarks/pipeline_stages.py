@@ -19,9 +19,10 @@ the functions the Dagster assets call, in their order (not Dagster itself):
 - render: stories, ledger history, `assemble_inputs` and `write_pdf` (one report PDF;
   not part of the budget up to the ledger).
 The Great Expectations suites (`quality.expectations.validate`, Data Docs included) run
-in a forked child after the contract checks, as `value-pipeline run` runs them in a
-child process beside the reports: their time and peak memory are reported apart
-(`--gx inline` runs them in the main process instead, `--gx skip` not at all).
+after the contract checks in a child process reading the tables from Parquet, as
+`value-pipeline run` validates in a child process beside the reports: their time and
+peak memory are reported apart from the budget (`--gx inline` runs them in the main
+process instead, counting their memory in its peak; `--gx skip` not at all).
 
 The floor is what polars alone takes to read the same input files (every message file,
 the member directory, the survey CSVs) and count posts per author, in its own fresh
@@ -48,7 +49,18 @@ BUDGET = ("read", "contract", "code", "participation", "ledger")
 
 
 def _peak_mb() -> float:
+    """This process's max RSS (ru_maxrss): for the stages process, started by the small
+    parent process."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _own_peak_mb() -> float:
+    """Max RSS of this process's own memory (VmHWM): a child started by the big stages
+    process inherits that process's ru_maxrss through fork and exec, VmHWM starts afresh."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return _peak_mb()
 
 
 def _load() -> str:
@@ -92,44 +104,35 @@ def floor(folder: Path, fmt: str) -> dict:
     for survey in sorted((folder / "surveys").glob("*.csv")):
         pl.read_csv(survey, infer_schema=False)
     seconds = time.perf_counter() - started
-    return {"floor_s": seconds, "authors": counts.height, "floor_peak_mb": _peak_mb()}
+    return {"floor_s": seconds, "authors": counts.height, "floor_peak_mb": _own_peak_mb()}
 
 
 # ---------------------------------------------------------------- the stages (child process)
 
-def _great_expectations(data, folder: Path, docs: Path) -> dict:
-    from value_pipeline.quality.expectations import KNOWN_WAVES, validate
+def _great_expectations(tables: dict, waves: tuple[str, ...], docs: Path) -> dict:
+    from value_pipeline.quality.expectations import validate
 
     started = time.perf_counter()
-    waves = tuple(sorted({*KNOWN_WAVES, *data.config.survey.waves.values()}))
-    tables = {"posts": data.posts, "members": data.members, "survey_responses": data.survey_responses,
-              "survey_items": data.survey_items}
     outcome = validate(tables, docs, waves=waves)
     failed = {name: [f.expectation for f in suite.failures()] for name, suite in outcome.suites.items()}
     return {"gx_s": time.perf_counter() - started, "gx_failed": failed}
 
 
-def _gx_in_child(data, folder: Path, docs: Path) -> dict:
-    """Run the suites in a forked child (copy-on-write tables), as the CLI validates in a
-    child process; returns its time, its own peak RSS and the failed expectations."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
-        os.close(read_end)
-        try:
-            result = _great_expectations(data, folder, docs)
-            result["gx_peak_mb"] = _peak_mb()
-            payload = json.dumps(result).encode()
-        except BaseException as error:  # noqa: BLE001 - report, never hang the parent
-            payload = json.dumps({"gx_error": repr(error)}).encode()
-        with os.fdopen(write_end, "wb") as out:
-            out.write(payload)
-        os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as handle:
-        payload = handle.read()
-    os.waitpid(pid, 0)
-    return json.loads(payload)
+def gx_child(stored: Path) -> dict:
+    """In a fresh process, as the CLI validates in one: read the stored tables, run the suites."""
+    sys.path.insert(0, str(HERE.parent))
+    import polars as pl
+
+    started = time.perf_counter()
+    tables = {name: pl.read_parquet(stored / f"{name}.parquet") for name in GX_TABLES}
+    waves = tuple(json.loads((stored / "waves.json").read_text()))
+    result = _great_expectations(tables, waves, stored / "data_docs")
+    result["gx_process_s"] = time.perf_counter() - started  # reading the tables + importing GX + the suites
+    result["gx_peak_mb"] = _own_peak_mb()
+    return result
+
+
+GX_TABLES = ("posts", "members", "survey_responses", "survey_items")
 
 
 def stages(folder: Path, gx: str) -> dict:
@@ -153,6 +156,7 @@ def stages(folder: Path, gx: str) -> dict:
     )
     from value_pipeline.periods import Quarter
     from value_pipeline.privacy import disclosure_violations
+    from value_pipeline.quality.expectations import KNOWN_WAVES
     from value_pipeline.quality.structural import (
         accounts_frame,
         check_accounts,
@@ -189,12 +193,20 @@ def stages(folder: Path, gx: str) -> dict:
     out["contract"] = {c.name: c.passed for c in checks}
     out["peak_after_contract_mb"] = _peak_mb()
 
+    waves = tuple(sorted({*KNOWN_WAVES, *config.survey.waves.values()}))
+    tables = {"posts": data.posts, "members": data.members, "survey_responses": data.survey_responses,
+              "survey_items": data.survey_items}
     if gx == "child":
-        result = _gx_in_child(data, folder, scratch / "data_docs")
+        # The tables as Dagster's IO manager would store them, then the suites in a child
+        # process (polars' thread pool is not fork-safe: a fresh interpreter, like the CLI).
+        for name, frame in tables.items():
+            frame.write_parquet(scratch / f"{name}.parquet")
+        (scratch / "waves.json").write_text(json.dumps(waves))
+        result = _child("--gx-child", str(scratch))
         out.update({k: v for k, v in result.items() if k != "gx_s"})
-        times["gx"] = result.get("gx_s", float("nan"))
+        times["gx"] = result["gx_s"]
     elif gx == "inline":
-        result = _great_expectations(data, folder, scratch / "data_docs")
+        result = _great_expectations(tables, waves, scratch / "data_docs")
         out["gx_failed"] = result["gx_failed"]
         times["gx"] = result["gx_s"]
 
@@ -258,9 +270,9 @@ def _child(*args: str) -> dict:
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
-def _table(results: list[dict]) -> str:
-    head = ("| posts | members | load | read | contract | code | participation | ledger | **to ledger** | floor | ratio "
-            "| peak MB | GX (child) | GX peak MB | render |")
+def _table(results: list[dict], gx: str) -> str:
+    head = ("| posts | members | load (1/5/15 min, before / after) | read | contract | code | participation | ledger "
+            f"| **to ledger** | floor | ratio | peak MB | GX ({gx}) | GX child peak MB | render |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         t = r["times"]
@@ -283,7 +295,11 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="write the results here too")
     parser.add_argument("--child", nargs=2, metavar=("FOLDER", "GX"), help=argparse.SUPPRESS)
     parser.add_argument("--floor", nargs=2, metavar=("FOLDER", "FORMAT"), help=argparse.SUPPRESS)
+    parser.add_argument("--gx-child", metavar="STORED", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.gx_child:
+        print(json.dumps(gx_child(Path(args.gx_child))))
+        return
     if args.child:
         print(json.dumps(stages(Path(args.child[0]), args.child[1])))
         return
@@ -310,7 +326,7 @@ def main() -> None:
               f"tiers {result['tiers']}, ledger {result['ledger_rows']} rows ({result['ledger_evidenced']} with a value), "
               f"contract {result['contract']}, GX failed {result.get('gx_failed', result.get('gx_error'))}", flush=True)
     print()
-    print(_table(results))
+    print(_table(results, args.gx))
     by_size = {r["posts"]: r for r in results}
     if 100_000 in by_size and 1_000_000 in by_size:
         growth = by_size[1_000_000]["to_ledger_s"] / by_size[100_000]["to_ledger_s"]

@@ -214,7 +214,7 @@ def write_surveys(out: Path, n_members: int, seed: int = 7, respondents: int | N
                 for item in items:
                     if item.kind == "open":
                         answers.append(rng.choice(STORY_PHRASES) if tells else "")
-                    elif item.kind in ("consent", "yes_no"):
+                    elif item.kind == "consent" or item.scale == "yes_no":
                         answers.append("Yes" if rng.random() < (0.8 if item.kind == "consent" else 0.6) else "No")
                     else:
                         answers.append("" if rng.random() < 0.03 else rng.choices(LIKERT, weights=[1, 2, 4, 6, 3])[0])

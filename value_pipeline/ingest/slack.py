@@ -110,7 +110,7 @@ def _read_export(export: Path, context: ReadContext) -> ForumRead:
         raise InputError(export, "not a Slack export: channels.json and users.json must be lists")
     channel_ids = {c.get("name"): c.get("id") or c.get("name") for c in channels if isinstance(c, dict)}
 
-    records = []
+    columns: dict[str, list] = {name: [] for name in MESSAGE_COLUMNS}
     for name, content in files.items():
         parts = PurePosixPath(name).parts
         if len(parts) != 2 or parts[0] not in channel_ids:
@@ -119,15 +119,13 @@ def _read_export(export: Path, context: ReadContext) -> ForumRead:
         if not isinstance(day, list):
             raise InputError(f"{export}!{name}", "a channel day file must be a list of messages")
         source = f"{export}!{name}" if not export.is_dir() else str(export / name)
-        for row, message in enumerate(day):
-            if isinstance(message, dict):
-                records.append(_message_record(message, parts[0], channel_ids[parts[0]], source, row))
-            else:
-                records.append({"_channel": parts[0], "_file": source, "_row": row, "_malformed": True})
+        for column, values in _day_columns(day, parts[0], channel_ids[parts[0]], source).items():
+            columns[column].extend(values)
+    messages = pl.DataFrame(columns, schema=MESSAGE_COLUMNS)
 
     identities = _identities(users, pseudonymizer, staff)
-    posts, post_quarantine, post_account = _posts(records, identities, community)
-    members, member_quarantine, member_account = _members(users, identities, posts, records, community, export)
+    posts, post_quarantine, post_account = _posts(messages, identities, community)
+    members, member_quarantine, member_account = _members(users, identities, posts, messages, community, export)
     return ForumRead(
         platform=PLATFORM,
         posts=posts,
@@ -138,26 +136,54 @@ def _read_export(export: Path, context: ReadContext) -> ForumRead:
     )
 
 
-def _message_record(message: dict, channel: str, channel_id: str, source: str, row: int) -> dict:
-    files = message.get("files") or ([message["file"]] if isinstance(message.get("file"), dict) else [])
-    text = message.get("text") if isinstance(message.get("text"), str) else ""
-    attachments = message.get("attachments") or []
-    return {
-        "ts": _ts(message.get("ts")),
-        "thread_ts": _ts(message.get("thread_ts")),
-        "user": message.get("user") if isinstance(message.get("user"), str) else None,
-        "subtype": message.get("subtype"),
-        "bot": bool(message.get("bot_id")) and not message.get("user"),
-        "text": text,
-        "n_unfurls": sum(1 for a in attachments if isinstance(a, dict) and a.get("from_url")),
-        "n_files": len(files),
-        "n_reactions": sum(r.get("count", 0) for r in message.get("reactions") or [] if isinstance(r, dict)),
-        "_channel": channel,
-        "_channel_id": channel_id,
-        "_file": source,
-        "_row": row,
-        "_malformed": False,
+MESSAGE_COLUMNS = {
+    "ts": pl.String, "thread_ts": pl.String, "user": pl.String, "subtype": pl.String, "bot": pl.Boolean,
+    "text": pl.String, "n_unfurls": pl.Int64, "n_files": pl.Int64, "n_reactions": pl.Int64,
+    "_channel": pl.String, "_channel_id": pl.String, "_file": pl.String, "_row": pl.Int64, "_malformed": pl.Boolean,
+}
+
+
+def _day_columns(day: list, channel: str, channel_id: str, source: str) -> dict[str, list]:
+    """One day file's messages as columns (one list per MESSAGE_COLUMNS entry, a pass over
+    the day per field: no dict per message). An entry that is not a message object keeps
+    only its channel, file and row; its other fields are null."""
+    malformed = [not isinstance(message, dict) for message in day]
+    messages = [{} if bad else message for message, bad in zip(day, malformed, strict=True)]
+    users = [message.get("user") for message in messages]
+    texts = [message.get("text") for message in messages]
+    columns = {
+        # ts fields are strings in current exports: skip the call for them
+        "ts": [ts if type(ts) is str else _ts(ts) for ts in (message.get("ts") for message in messages)],
+        "thread_ts": [ts if type(ts) is str else _ts(ts) for ts in (message.get("thread_ts") for message in messages)],
+        "user": [user if isinstance(user, str) else None for user in users],
+        "subtype": [message.get("subtype") for message in messages],
+        "bot": [bool(message.get("bot_id")) and not user for message, user in zip(messages, users, strict=True)],
+        "text": [text if isinstance(text, str) else "" for text in texts],
+        "n_unfurls": [_unfurls(message.get("attachments")) for message in messages],
+        "n_files": [_n_files(message) if "files" in message or "file" in message else 0 for message in messages],
+        "n_reactions": [_reactions(message.get("reactions")) for message in messages],
+        "_channel_id": [channel_id] * len(day),
     }
+    if any(malformed):
+        for values in columns.values():
+            for row, bad in enumerate(malformed):
+                if bad:
+                    values[row] = None
+    columns |= {"_channel": [channel] * len(day), "_file": [source] * len(day), "_row": list(range(len(day))), "_malformed": malformed}
+    return columns
+
+
+def _unfurls(attachments) -> int:
+    """Link previews Slack unfurled from URLs in the message."""
+    return sum(1 for a in attachments if isinstance(a, dict) and a.get("from_url")) if attachments else 0
+
+
+def _n_files(message: dict) -> int:
+    return len(message.get("files") or ([message["file"]] if isinstance(message.get("file"), dict) else []))
+
+
+def _reactions(reactions) -> int:
+    return sum(r.get("count", 0) for r in reactions if isinstance(r, dict)) if reactions else 0
 
 
 def _ts(value) -> str | None:
@@ -201,13 +227,8 @@ def _identities(users: list, pseudonymizer: Pseudonymizer, staff: set[str]) -> p
     )
 
 
-def _posts(records: list[dict], identities: pl.DataFrame, community: str):
-    columns = {
-        "ts": pl.String, "thread_ts": pl.String, "user": pl.String, "subtype": pl.String, "bot": pl.Boolean,
-        "text": pl.String, "n_unfurls": pl.Int64, "n_files": pl.Int64, "n_reactions": pl.Int64,
-        "_channel": pl.String, "_channel_id": pl.String, "_file": pl.String, "_row": pl.Int64, "_malformed": pl.Boolean,
-    }
-    frame = pl.DataFrame(records, schema=columns).join(
+def _posts(messages: pl.DataFrame, identities: pl.DataFrame, community: str):
+    frame = messages.join(
         identities.filter(pl.col("user").is_not_null()).drop("_row"), on="user", how="left"
     )
     frame = frame.with_columns(
@@ -278,12 +299,9 @@ def _posts(records: list[dict], identities: pl.DataFrame, community: str):
     return posts, quarantine, account
 
 
-def _members(users, identities, posts, records, community, export):
+def _members(users, identities, posts, messages, community, export):
     """users.json entries (bots excluded), joined at their first channel_join or post."""
-    joins = pl.DataFrame(
-        [r for r in records if not r.get("_malformed") and r.get("subtype") == "channel_join"],
-        schema={"user": pl.String, "ts": pl.String},
-    )
+    joins = messages.filter(~pl.col("_malformed") & (pl.col("subtype") == "channel_join")).select("user", "ts")
     first_join = joins.group_by("user").agg(
         joined=pl.from_epoch((pl.col("ts").cast(pl.Float64, strict=False) * 1_000_000).cast(pl.Int64), time_unit="us")
         .min()
