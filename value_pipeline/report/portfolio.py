@@ -85,8 +85,15 @@ def portfolio_context(inputs: PortfolioInputs) -> dict:
             "cycles_evidenced": sum(1 for h in headlines if h),
             "evidenced": evidenced,
         })
+    # Each column names its most common headline indicator once, in the header; a cell
+    # says what it shows only when its community's headline differs.
+    column_labels = []
+    for index in range(len(CYCLE_NAMES)):
+        labels_here = [c["headlines"][index]["label"] for c in communities if c["headlines"][index]]
+        column_labels.append(max(sorted(set(labels_here)), key=labels_here.count) if labels_here else "")
     return {
         "title": f"{inputs.funder}: portfolio, {inputs.quarter.label}",
+        "column_labels": column_labels,
         "funder": inputs.funder,
         "quarter": inputs.quarter,
         "communities": communities,
