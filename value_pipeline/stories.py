@@ -63,10 +63,8 @@ LABELS = {
 }
 
 
-@lru_cache(maxsize=1)
-def first_names() -> frozenset[str]:
-    """First names in Latin script from Faker's person providers (86 locales, ~19,000
-    names): the gazetteer behind name detection, available offline."""
+def _faker_names(attributes: tuple[str, ...]) -> set[str]:
+    """Names in Latin script from the given attributes of every Faker person provider."""
     import faker.providers.person as providers
 
     names: set[str] = set()
@@ -75,35 +73,33 @@ def first_names() -> frozenset[str]:
             provider = importlib.import_module(f"faker.providers.person.{module.name}").Provider
         except (ImportError, AttributeError):
             continue
-        for attribute in ("first_names", "first_names_male", "first_names_female", "first_names_nonbinary"):
+        for attribute in attributes:
             values = provider.__dict__.get(attribute)
             if isinstance(values, (dict, tuple, list, set, frozenset)):
                 names.update(n for n in values if isinstance(n, str) and re.fullmatch(r"[A-Z][a-zà-ÿ'-]+", n))
+    return names
+
+
+def _ordinary_words() -> set[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    ordinary = {w.capitalize() for w in COMMON_WORDS | set(ENGLISH_STOP_WORDS)}
-    return frozenset(n for n in names - ordinary if len(n) >= 3)
+    return {w.capitalize() for w in COMMON_WORDS | set(ENGLISH_STOP_WORDS)}
+
+
+@lru_cache(maxsize=1)
+def first_names() -> frozenset[str]:
+    """First names in Latin script from Faker's person providers (86 locales, ~19,000
+    names): the gazetteer behind name detection, available offline."""
+    names = _faker_names(("first_names", "first_names_male", "first_names_female", "first_names_nonbinary"))
+    return frozenset(n for n in names - _ordinary_words() if len(n) >= 3)
 
 
 @lru_cache(maxsize=1)
 def last_names() -> frozenset[str]:
     """Surnames in Latin script from Faker's person providers: a capitalized word before a
     known surname is a name even when it is no known first name ("Beto Morales")."""
-    import faker.providers.person as providers
-
-    names: set[str] = set()
-    for module in pkgutil.iter_modules(providers.__path__):
-        try:
-            provider = importlib.import_module(f"faker.providers.person.{module.name}").Provider
-        except (ImportError, AttributeError):
-            continue
-        values = provider.__dict__.get("last_names")
-        if isinstance(values, (dict, tuple, list, set, frozenset)):
-            names.update(n for n in values if isinstance(n, str) and re.fullmatch(r"[A-Z][a-zà-ÿ'-]+", n))
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    ordinary = {w.capitalize() for w in COMMON_WORDS | NOT_PLACES | set(ENGLISH_STOP_WORDS)}
-    return frozenset(n for n in names - ordinary if len(n) >= 3)
+    ordinary = _ordinary_words() | {w.capitalize() for w in NOT_PLACES}
+    return frozenset(n for n in _faker_names(("last_names",)) - ordinary if len(n) >= 3)
 
 
 def _name_spans(text: str) -> list[tuple[int, int]]:
