@@ -274,7 +274,7 @@ def report(
     )
     html = render_html(inputs)
     target = settings.report_path(community, quarter.label)
-    result = write_pdf(inputs, target)
+    result = write_pdf(inputs, target, html)
     leaked = html != scrub_identities(html)
     context.log.info(f"wrote {target} ({result['pages']} pages)")
     yield dg.MaterializeResult(

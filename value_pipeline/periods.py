@@ -7,7 +7,7 @@ A quarter is named like `2026-Q1` in reports and keyed by its first day
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import polars as pl
 
@@ -47,6 +47,11 @@ class Quarter:
     def end(self) -> datetime:
         """Exclusive end: the first instant of the next quarter."""
         return self.next().start
+
+    @property
+    def last_day(self) -> datetime:
+        """The first instant of the quarter's last day: what a report on it is dated by."""
+        return self.end - timedelta(days=1)
 
     @property
     def partition_key(self) -> str:

@@ -3,7 +3,7 @@ report asset, the portfolio and member summaries, and the render benchmark."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import polars as pl
 
@@ -20,7 +20,7 @@ STORIES_QUOTED = 3  # a report quotes the furthest-reaching consented stories, n
 def data_as_of(quarter: Quarter) -> datetime:
     """The report's date: the last day of its quarter. A report is dated by the data it
     describes, not by the clock, so the same inputs give the same document."""
-    return quarter.end - timedelta(days=1)
+    return quarter.last_day
 
 
 def assemble_inputs(

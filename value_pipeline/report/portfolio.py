@@ -12,7 +12,6 @@ pipeline: autoescaped templates, bundled files only, atomic tagged PDF.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -102,7 +101,7 @@ def portfolio_context(inputs: PortfolioInputs) -> dict:
         "evidence_types": EVIDENCE_TYPES,
         "evidence_labels": EVIDENCE_LABELS,
         "missing": sorted(inputs.missing),
-        "data_as_of": (inputs.quarter.end - timedelta(days=1)).date().isoformat(),
+        "data_as_of": inputs.quarter.last_day.date().isoformat(),
     }
 
 
@@ -117,7 +116,7 @@ def write_portfolio_pdf(inputs: PortfolioInputs, target: Path) -> dict:
     csv = spreadsheet_safe(pl.concat(ledgers, how="vertical_relaxed")).write_csv() if ledgers else ""
     name = f"portfolio_ledgers_{inputs.quarter.label}.csv"
     attachment = (name, csv, "The value-creation ledgers of every community in this portfolio (CSV)")
-    return write_document(document, target, [attachment], dated=inputs.quarter.end - timedelta(days=1)) | {
+    return write_document(document, target, [attachment], dated=inputs.quarter.last_day) | {
         "refused_urls": fetcher.refused
     }
 
@@ -168,7 +167,7 @@ def member_summary_context(inputs: MemberSummaryInputs) -> dict:
         "survey": survey,
         "respondents": max((item["n"] or 0 for item in survey), default=0),
         "stories": stories["display"] if _shown(stories) and stories["value"] else None,
-        "data_as_of": (inputs.quarter.end - timedelta(days=1)).date().isoformat(),
+        "data_as_of": inputs.quarter.last_day.date().isoformat(),
     }
 
 

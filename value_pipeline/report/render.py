@@ -548,9 +548,10 @@ def write_document(document, target: Path, attachments: list[tuple[str, str, str
     return {"pages": len(document.pages), "bytes": target.stat().st_size}
 
 
-def write_pdf(inputs: ReportInputs, target: Path) -> dict:
-    """Render the report to `target` atomically; returns pages, bytes and refused URLs."""
-    document, fetcher = render_document(render_html(inputs))
+def write_pdf(inputs: ReportInputs, target: Path, html: str | None = None) -> dict:
+    """Render the report to `target` atomically; returns pages, bytes and refused URLs.
+    `html` is `render_html(inputs)` when the caller already has it."""
+    document, fetcher = render_document(html if html is not None else render_html(inputs))
     ledger_csv = spreadsheet_safe(inputs.ledger).write_csv()
     name = f"ledger_{inputs.community}_{inputs.quarter.label}.csv"
     result = write_document(
