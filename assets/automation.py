@@ -21,13 +21,10 @@ from assets.partitions import (
     quarter_partitions,
 )
 from assets.resources import PipelineSettings
+from assets.retries import (
+    TRANSIENT_RETRIES,  # transient errors only: see assets/retries.py
+)
 from value_pipeline.periods import Quarter
-
-# Steps that fail are retried after ~2, 4 and 8 s: enough for a dropped connection to the
-# database or object store. Bad input is not retried (dg.Failure(allow_retries=False) in
-# the assets), nor are failed blocking checks; a crashed run worker is retried as a whole
-# by the instance's run_retries (deploy/dagster.yaml).
-TRANSIENT_RETRIES = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 
 # Every run of a community's partition carries this tag, however it was launched (UI,
 # backfill, schedule, sensor); the run queue allows one run per community at a time.

@@ -14,6 +14,7 @@ from assets.partitions import (
     split_key,
 )
 from assets.resources import PipelineSettings
+from assets.retries import retry_transient_only
 from value_pipeline.config import load_community_config
 from value_pipeline.errors import InputError
 from value_pipeline.periods import Quarter
@@ -40,6 +41,7 @@ def funder_slug(name: str) -> str:
     partitions_def=community_quarter_partitions,
     group_name="report",
 )
+@retry_transient_only
 def member_summary(context: dg.AssetExecutionContext, settings: PipelineSettings, ledger: pl.DataFrame) -> dg.MaterializeResult:
     """A one-page summary the community can share with its members ("what we created
     together this quarter"): shared activity and what members reported, from the
@@ -69,6 +71,7 @@ def member_summary(context: dg.AssetExecutionContext, settings: PipelineSettings
     automation_condition=dg.AutomationCondition.on_cron("0 8 1 1,4,7,10 *"),
     ins={"ledger": dg.AssetIn(partition_mapping=EVERY_COMMUNITY, metadata={"allow_missing_partitions": True})},
 )
+@retry_transient_only
 def portfolio_report(context: dg.AssetExecutionContext, settings: PipelineSettings, ledger) -> dg.MaterializeResult:
     """One PDF per funder for the quarter: every community it funds side by side (reach,
     headline per cycle, evidence coverage). Communities without a ledger this quarter are

@@ -7,6 +7,7 @@ import polars as pl
 from assets.metadata import markdown_table, one_line
 from assets.partitions import community_partitions
 from assets.resources import PipelineSettings
+from assets.retries import retry_transient_only
 from value_pipeline.coding.community import agreement_frame, code_community
 from value_pipeline.config import load_community_config
 from value_pipeline.errors import InputError
@@ -57,6 +58,7 @@ def _check_result(asset: str, outcome: CheckOutcome) -> dg.AssetCheckResult:
                           description="Every row read is accepted or quarantined: read = accepted + quarantined."),
     ],
 )
+@retry_transient_only
 def canonical_tables(context: dg.AssetExecutionContext, settings: PipelineSettings):
     """Read every export in the community's folder (format detected from content) into the
     canonical tables of DESIGN.md. Bad input fails the run with one line naming the file."""
@@ -133,6 +135,7 @@ def canonical_tables(context: dg.AssetExecutionContext, settings: PipelineSettin
         "coding_agreement": dg.AssetOut(description="How far the coder agrees with the community's hand-coded posts (kappa, alpha, rho)."),
     },
 )
+@retry_transient_only
 def coded_posts(context: dg.AssetExecutionContext, settings: PipelineSettings, posts: pl.DataFrame):
     """Code every post with the best coder the community's hand codes support (the
     shipped model by default), and measure agreement where hand codes exist."""

@@ -9,6 +9,7 @@ import polars as pl
 from assets.metadata import markdown_table, one_line
 from assets.partitions import by_community, community_quarter_partitions, split_key
 from assets.resources import PipelineSettings
+from assets.retries import retry_transient_only
 from value_pipeline.coding.codebook import load_codebook
 from value_pipeline.config import load_community_config
 from value_pipeline.errors import InputError
@@ -47,6 +48,7 @@ def _config(settings: PipelineSettings, community: str):
     group_name="participation",
     ins={"posts": ALL_TIME, "members": ALL_TIME},
 )
+@retry_transient_only
 def member_tiers(
     context: dg.AssetExecutionContext, settings: PipelineSettings, posts: pl.DataFrame, members: pl.DataFrame
 ) -> dg.Output[pl.DataFrame]:
@@ -70,6 +72,7 @@ def member_tiers(
     group_name="participation",
     ins={"posts": ALL_TIME, "members": ALL_TIME},
 )
+@retry_transient_only
 def tier_transitions(
     context: dg.AssetExecutionContext, settings: PipelineSettings, posts: pl.DataFrame, members: pl.DataFrame
 ) -> dg.Output[pl.DataFrame]:
@@ -97,6 +100,7 @@ def tier_transitions(
     group_name="participation",
     ins={"survey_responses": ALL_TIME, "survey_items": ALL_TIME},
 )
+@retry_transient_only
 def value_by_tier(
     context: dg.AssetExecutionContext, survey_responses: pl.DataFrame, survey_items: pl.DataFrame, member_tiers: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
@@ -119,6 +123,7 @@ def value_by_tier(
     group_name="stories",
     ins={"posts": ALL_TIME, "survey_responses": ALL_TIME, "survey_items": ALL_TIME},
 )
+@retry_transient_only
 def stories(
     context: dg.AssetExecutionContext, posts: pl.DataFrame, survey_responses: pl.DataFrame, survey_items: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
@@ -153,6 +158,7 @@ def stories(
         )
     ],
 )
+@retry_transient_only
 def ledger(
     context: dg.AssetExecutionContext,
     settings: PipelineSettings,
@@ -210,6 +216,7 @@ with warnings.catch_warnings():
     group_name="ledger",
     ins={"ledger": dg.AssetIn(partition_mapping=LAST_FOUR_QUARTERS, metadata={"allow_missing_partitions": True})},
 )
+@retry_transient_only
 def ledger_history(context: dg.AssetExecutionContext, ledger) -> dg.Output[pl.DataFrame]:
     """The headline indicators of this quarter and the three before it (from their
     disclosure-controlled ledgers): the report's trends and change since last quarter."""
@@ -243,6 +250,7 @@ def ledger_history(context: dg.AssetExecutionContext, ledger) -> dg.Output[pl.Da
         )
     ],
 )
+@retry_transient_only
 def report(
     context: dg.AssetExecutionContext,
     settings: PipelineSettings,

@@ -11,6 +11,7 @@ import polars as pl
 from assets.metadata import markdown_table
 from assets.partitions import community_partitions
 from assets.resources import PipelineSettings
+from assets.retries import retry_transient_only
 from value_pipeline.config import load_community_config
 from value_pipeline.quality.expectations import KNOWN_WAVES, validate
 
@@ -27,6 +28,7 @@ TABLES = ("posts", "members", "survey_responses", "survey_items")
         for table in TABLES
     ],
 )
+@retry_transient_only
 def data_quality(
     context: dg.AssetExecutionContext,
     settings: PipelineSettings,

@@ -139,6 +139,44 @@ def test_a_transient_failure_is_retried_and_the_run_succeeds(tmp_path, monkeypat
     assert result.dagster_run.tags[COMMUNITY_TAG] == "inquiry-math-pd"
 
 
+def test_a_fault_in_the_code_fails_at_once_with_its_traceback(tmp_path, monkeypatch):
+    """A programming error fails the same way every time: no retries, and the step's error
+    names it and keeps the original traceback as its cause."""
+    calls = []
+
+    def broken_read(folder, *args, **kwargs):
+        calls.append(folder)
+        return {}["posts"]  # KeyError, as a bug in a reader would raise
+
+    monkeypatch.setattr(assets.ingest, "read_community", broken_read)
+    defs = build_definitions(str(SAMPLE_EXPORTS), str(tmp_path / "out"))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(community_partitions.name, ["inquiry-math-pd"])
+        result = defs.resolve_job_def("community_tables_job").execute_in_process(
+            run_config=QUIET, instance=instance, partition_key="inquiry-math-pd", raise_on_error=False
+        )
+    assert not result.success
+    assert len(calls) == 1
+    assert _step_events(result, "STEP_UP_FOR_RETRY") == []
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE").event_specific_data.error
+    assert failure.message.startswith("dagster._core.definitions.events.Failure: KeyError: 'posts'.")
+    assert "not retried" in failure.message
+    assert failure.cause is not None and "broken_read" in "".join(failure.cause.stack)
+
+
+def test_every_retried_asset_retries_transient_errors_only():
+    defs = build_definitions(str(SAMPLE_EXPORTS), "/nonexistent")
+    graph = defs.resolve_asset_graph()
+    computed = {key.to_user_string(): graph.get(key).assets_def for key in graph.materializable_asset_keys}
+    unwrapped = sorted(
+        name for name, definition in computed.items()
+        if not getattr(definition.op.compute_fn.decorated_fn, "retries_transient_only", False)
+    )
+    # Delivery runs in its own job without retries: an email is never sent twice.
+    assert unwrapped == ["report_delivery"]
+    assert defs.resolve_job_def("deliver_reports_job").op_retry_policy is None
+
+
 def test_bad_input_fails_at_once_without_retries(tmp_path):
     community = tmp_path / "exports" / "bad-zone"
     (community / "forum").mkdir(parents=True)
