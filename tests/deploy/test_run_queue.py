@@ -165,8 +165,10 @@ def test_a_fault_in_the_code_fails_at_once_with_its_traceback(tmp_path, monkeypa
 
 
 def test_every_retried_asset_retries_transient_errors_only():
-    defs = build_definitions(str(SAMPLE_EXPORTS), "/nonexistent")
-    graph = defs.resolve_asset_graph()
+    # inside an instance: resolving the graph after another test closed its instance fails
+    with dg.instance_for_test():
+        defs = build_definitions(str(SAMPLE_EXPORTS), "/nonexistent")
+        graph = defs.resolve_asset_graph()
     computed = {key.to_user_string(): graph.get(key).assets_def for key in graph.materializable_asset_keys}
     unwrapped = sorted(
         name for name, definition in computed.items()
@@ -174,7 +176,8 @@ def test_every_retried_asset_retries_transient_errors_only():
     )
     # Delivery runs in its own job without retries: an email is never sent twice.
     assert unwrapped == ["report_delivery"]
-    assert defs.resolve_job_def("deliver_reports_job").op_retry_policy is None
+    with dg.instance_for_test():
+        assert defs.resolve_job_def("deliver_reports_job").op_retry_policy is None
 
 
 def test_bad_input_fails_at_once_without_retries(tmp_path):
