@@ -21,9 +21,7 @@ from assets.partitions import (
     quarter_partitions,
 )
 from assets.resources import PipelineSettings
-from assets.retries import (
-    TRANSIENT_RETRIES,  # transient errors only: see assets/retries.py
-)
+from assets.retries import TRANSIENT_RETRIES
 from value_pipeline.periods import Quarter
 
 # Every run of a community's partition carries this tag, however it was launched (UI,
