@@ -2,7 +2,8 @@
 
 Reads the tables the main job stored (run `make demo` first, or pass --output), then
 1. renders each stored community-quarter's report --runs times in one process (after one
-   warm-up render, as a long-lived Dagster code server would) and prints the median;
+   warm-up render, as a long-lived Dagster code server would; round-robin over the
+   reports, so that the machine's drift hits them alike) and prints the median;
 2. renders a portfolio of --communities communities: that many full quarterly reports
    (the stored ones, cycled under new names) plus the funder's portfolio PDF, over
    --workers processes, and prints the wall time.
@@ -86,14 +87,19 @@ def main() -> int:
     _render((reports[0], scratch / "warmup.pdf"))  # imports, fonts, templates
     print(f"One community's quarterly report ({args.runs} runs each, after one warm-up render):\n")
     print("| report | pages | median s | min s | max s |\n|---|---|---|---|---|")
-    medians = []
-    for inputs in reports:
-        times = [_render((inputs, scratch / "one.pdf")) for _ in range(args.runs)]
-        from pypdf import PdfReader
+    from pypdf import PdfReader
 
-        pages = len(PdfReader(scratch / "one.pdf").pages)
-        medians.append(statistics.median(times))
-        print(f"| {inputs.community} {inputs.quarter.label} | {pages} | {statistics.median(times):.2f} | {min(times):.2f} | {max(times):.2f} |")
+    # Round-robin over the reports, run after run: this machine's speed drifts by minutes,
+    # and drift should hit every report alike rather than whichever came last.
+    times: dict[int, list[float]] = {i: [] for i in range(len(reports))}
+    for _ in range(args.runs):
+        for i, inputs in enumerate(reports):
+            times[i].append(_render((inputs, scratch / f"one-{i}.pdf")))
+    medians = []
+    for i, inputs in enumerate(reports):
+        pages = len(PdfReader(scratch / f"one-{i}.pdf").pages)
+        medians.append(statistics.median(times[i]))
+        print(f"| {inputs.community} {inputs.quarter.label} | {pages} | {medians[-1]:.2f} | {min(times[i]):.2f} | {max(times[i]):.2f} |")
     print(f"\nmedian over reports: {statistics.median(medians):.2f} s")
 
     latest = max(r.quarter for r in reports)
