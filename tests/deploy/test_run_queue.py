@@ -52,6 +52,14 @@ def load_instance_config(name: str, tmp_path, monkeypatch) -> dict:
     return config
 
 
+@pytest.fixture(autouse=True)
+def _live_instance():
+    """Resolving jobs over dynamic partitions needs a live Dagster instance: without one,
+    Dagster can reach for an instance an earlier test already closed (its SQLite file gone)."""
+    with dg.instance_for_test():
+        yield
+
+
 @pytest.mark.parametrize("name, max_runs", [("dagster.yaml", 4), ("dagster-k8s.yaml", 20)])
 def test_instance_config_queues_runs_one_per_community_and_retries_crashed_runs(name, max_runs, tmp_path, monkeypatch):
     config = load_instance_config(name, tmp_path, monkeypatch)
@@ -165,10 +173,8 @@ def test_a_fault_in_the_code_fails_at_once_with_its_traceback(tmp_path, monkeypa
 
 
 def test_every_retried_asset_retries_transient_errors_only():
-    # inside an instance: resolving the graph after another test closed its instance fails
-    with dg.instance_for_test():
-        defs = build_definitions(str(SAMPLE_EXPORTS), "/nonexistent")
-        graph = defs.resolve_asset_graph()
+    defs = build_definitions(str(SAMPLE_EXPORTS), "/nonexistent")
+    graph = defs.resolve_asset_graph()
     computed = {key.to_user_string(): graph.get(key).assets_def for key in graph.materializable_asset_keys}
     unwrapped = sorted(
         name for name, definition in computed.items()
@@ -176,8 +182,7 @@ def test_every_retried_asset_retries_transient_errors_only():
     )
     # Delivery runs in its own job without retries: an email is never sent twice.
     assert unwrapped == ["report_delivery"]
-    with dg.instance_for_test():
-        assert defs.resolve_job_def("deliver_reports_job").op_retry_policy is None
+    assert defs.resolve_job_def("deliver_reports_job").op_retry_policy is None
 
 
 def test_bad_input_fails_at_once_without_retries(tmp_path):
