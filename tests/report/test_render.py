@@ -1,5 +1,6 @@
 """Report rendering: structure, escaping of untrusted text, no fetching, atomic PDF."""
 
+import gc
 from datetime import datetime, timezone
 
 import polars as pl
@@ -22,6 +23,7 @@ from value_pipeline.report.render import (
     TEMPLATES,
     BundledFilesOnly,
     ReportInputs,
+    older_objects_left_out_of_collections,
     render_html,
     write_pdf,
 )
@@ -149,3 +151,13 @@ def test_the_same_inputs_give_the_same_pdf(tmp_path):
     first, second = write_pdf(_inputs(), tmp_path / "a.pdf"), write_pdf(_inputs(), tmp_path / "b.pdf")
     assert first["pages"] == second["pages"]
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+
+
+def test_objects_frozen_for_a_render_are_released_after_it_even_on_error():
+    assert gc.get_freeze_count() == 0
+    with older_objects_left_out_of_collections():
+        assert gc.get_freeze_count() > 0  # the process's objects are out of collections
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError), older_objects_left_out_of_collections():
+        raise RuntimeError("layout failed")
+    assert gc.get_freeze_count() == 0

@@ -25,8 +25,7 @@ from value_pipeline.report.render import (
     _environment,
     format_value,
     headline,
-    render_document,
-    write_document,
+    html_to_pdf,
 )
 
 # What the portfolio compares besides the cycle headlines: reach and responsiveness.
@@ -111,14 +110,11 @@ def render_portfolio_html(inputs: PortfolioInputs) -> str:
 
 def write_portfolio_pdf(inputs: PortfolioInputs, target: Path) -> dict:
     """The funder's portfolio PDF, with every community's ledger attached as one CSV."""
-    document, fetcher = render_document(render_portfolio_html(inputs))
     ledgers = [member.ledger for member in inputs.communities if member.ledger.height]
     csv = spreadsheet_safe(pl.concat(ledgers, how="vertical_relaxed")).write_csv() if ledgers else ""
     name = f"portfolio_ledgers_{inputs.quarter.label}.csv"
     attachment = (name, csv, "The value-creation ledgers of every community in this portfolio (CSV)")
-    return write_document(document, target, [attachment], dated=inputs.quarter.last_day) | {
-        "refused_urls": fetcher.refused
-    }
+    return html_to_pdf(render_portfolio_html(inputs), target, [attachment], dated=inputs.quarter.last_day)
 
 
 # What members see: plain figures of shared activity and what members reported, each
@@ -176,5 +172,4 @@ def render_member_summary_html(inputs: MemberSummaryInputs) -> str:
 
 
 def write_member_summary_pdf(inputs: MemberSummaryInputs, target: Path) -> dict:
-    document, fetcher = render_document(render_member_summary_html(inputs))
-    return write_document(document, target) | {"refused_urls": fetcher.refused}
+    return html_to_pdf(render_member_summary_html(inputs), target)
