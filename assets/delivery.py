@@ -121,7 +121,7 @@ def report_delivery(
             without_report.append(folder.name)
             continue
         try:
-            found.append((folder.name, load_community_config(folder), path))
+            found.append((folder.name, load_community_config(folder), path, settings.annex_path(folder.name, quarter.label)))
         except InputError as error:
             broken.append(one_line(error))
     if broken:

@@ -27,7 +27,12 @@ from value_pipeline.participation import member_tiers as compute_member_tiers
 from value_pipeline.participation import value_by_tier as compute_value_by_tier
 from value_pipeline.privacy import disclosure_violations, scrub_identities
 from value_pipeline.report.assemble import assemble_inputs
-from value_pipeline.report.render import render_html, write_pdf
+from value_pipeline.report.render import (
+    render_annex_html,
+    render_html,
+    write_annex_pdf,
+    write_pdf,
+)
 from value_pipeline.stories import quotable_frame, quotable_stories
 from value_pipeline.stories import stories as story_table
 from value_pipeline.trends import TREND_QUARTERS
@@ -246,7 +251,7 @@ def ledger_history(context: dg.AssetExecutionContext, ledger) -> dg.Output[pl.Da
     check_specs=[
         dg.AssetCheckSpec(
             "no_identifiers_in_report", asset="report",
-            description="The report's text holds no email address, @handle or phone number.",
+            description="The text of the report and of its annex holds no email address, @handle or phone number.",
         )
     ],
 )
@@ -263,8 +268,10 @@ def report(
     stories: pl.DataFrame,
     ledger_history: pl.DataFrame,
 ):
-    """The quarterly evaluation report as a PDF (tagged PDF/UA, ledger attached as CSV),
-    written atomically; its path and page count are in the metadata."""
+    """The quarterly evaluation report as a PDF for the funder, and its technical annex for
+    evaluators (participation in detail, every indicator's method) as a second PDF beside
+    it: tagged PDF/UA, ledger attached as CSV, written atomically. Paths and page counts
+    are in the metadata."""
     community, quarter = split_key(context)
     config = _config(settings, community)
     # Defence in depth: the blocking ledger check ran before this step, but a report must
@@ -280,17 +287,20 @@ def report(
         community, config, quarter, ledger, quarantine=quarantine, row_accounts=row_accounts, coded_posts=coded_posts,
         coding_agreement=coding_agreement, survey_items=survey_items, stories=stories, history=ledger_history,
     )
-    html = render_html(inputs)
-    target = settings.report_path(community, quarter.label)
+    html, annex_html = render_html(inputs), render_annex_html(inputs)
+    target, annex_target = settings.report_path(community, quarter.label), settings.annex_path(community, quarter.label)
     result = write_pdf(inputs, target, html)
-    leaked = html != scrub_identities(html)
-    context.log.info(f"wrote {target} ({result['pages']} pages)")
+    annex = write_annex_pdf(inputs, annex_target, annex_html)
+    leaked = [name for name, text in (("report", html), ("annex", annex_html)) if text != scrub_identities(text)]
+    context.log.info(f"wrote {target} ({result['pages']} pages) and {annex_target} ({annex['pages']} pages)")
     yield dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(target)),
             "pages": result["pages"],
             "size_kb": round(result["bytes"] / 1024, 1),
-            "refused_urls": len(result["refused_urls"]),
+            "annex_path": dg.MetadataValue.path(str(annex_target)),
+            "annex_pages": annex["pages"],
+            "refused_urls": len(result["refused_urls"]) + len(annex["refused_urls"]),
             "quarter": quarter.label,
         }
     )
@@ -298,5 +308,6 @@ def report(
         check_name="no_identifiers_in_report",
         passed=not leaked,
         severity=dg.AssetCheckSeverity.ERROR,
-        description="no identifiers found" if not leaked else "the report text contains an email, handle or phone number",
+        description="no identifiers found" if not leaked
+        else f"the text of the {' and the '.join(leaked)} contains an email, handle or phone number",
     )

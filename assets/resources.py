@@ -34,6 +34,10 @@ class PipelineSettings(dg.ConfigurableResource):
     def report_path(self, community: str, quarter_label: str) -> Path:
         return Path(self.output_dir) / "reports" / community / f"{community}_{quarter_label}.pdf"
 
+    def annex_path(self, community: str, quarter_label: str) -> Path:
+        """The report's technical annex, beside it."""
+        return Path(self.output_dir) / "reports" / community / f"{community}_{quarter_label}_annex.pdf"
+
     def member_summary_path(self, community: str, quarter_label: str) -> Path:
         return Path(self.output_dir) / "reports" / community / f"{community}_{quarter_label}_members.pdf"
 

@@ -3,10 +3,11 @@
 Reads the tables the main job stored (run `make demo` first, or pass --output), then
 1. renders each stored community-quarter's report --runs times in one process (after one
    warm-up render, as a long-lived Dagster code server would; round-robin over the
-   reports, so that the machine's drift hits them alike) and prints the median;
-2. renders a portfolio of --communities communities: that many full quarterly reports
-   (the stored ones, cycled under new names) plus the funder's portfolio PDF, over
-   --workers processes, and prints the wall time.
+   reports, so that the machine's drift hits them alike) and prints the median; its
+   technical annex is timed alike, in the same rounds;
+2. renders a portfolio of --communities communities: that many quarterly reports with
+   their annexes (the stored ones, cycled under new names) plus the funder's portfolio
+   PDF, over --workers processes, and prints the wall time.
 
     .venv/bin/python benchmarks/render_reports.py --runs 5 --communities 50
 """
@@ -37,7 +38,11 @@ from value_pipeline.report.portfolio import (  # noqa: E402
     PortfolioInputs,
     write_portfolio_pdf,
 )
-from value_pipeline.report.render import ReportInputs, write_pdf  # noqa: E402
+from value_pipeline.report.render import (  # noqa: E402
+    ReportInputs,
+    write_annex_pdf,
+    write_pdf,
+)
 from value_pipeline.trends import ledger_history  # noqa: E402
 
 
@@ -70,6 +75,18 @@ def _render(job: tuple[ReportInputs, Path]) -> float:
     return time.perf_counter() - started
 
 
+def _render_annex(job: tuple[ReportInputs, Path]) -> float:
+    inputs, target = job
+    started = time.perf_counter()
+    write_annex_pdf(inputs, target)
+    return time.perf_counter() - started
+
+
+def _render_both(job: tuple[ReportInputs, Path]) -> float:
+    inputs, target = job
+    return _render(job) + _render_annex((inputs, target.with_name(f"{target.stem}_annex.pdf")))
+
+
 def main() -> int:
     sys.stdout.reconfigure(line_buffering=True)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -84,23 +101,28 @@ def main() -> int:
         print(f"no stored ledgers under {args.output / 'storage'}: run `make demo` first", file=sys.stderr)
         return 2
     scratch = Path(tempfile.mkdtemp(prefix="render-bench-"))
-    _render((reports[0], scratch / "warmup.pdf"))  # imports, fonts, templates
-    print(f"One community's quarterly report ({args.runs} runs each, after one warm-up render):\n")
-    print("| report | pages | median s | min s | max s |\n|---|---|---|---|---|")
+    _render_both((reports[0], scratch / "warmup.pdf"))  # imports, fonts, templates
+    print(f"One community's quarterly report and its technical annex ({args.runs} runs each, after one warm-up render):\n")
+    print("| report | pages | median s | min s | max s | annex pages | annex median s |\n|---|---|---|---|---|---|---|")
     from pypdf import PdfReader
 
     # Round-robin over the reports, run after run: this machine's speed drifts by minutes,
     # and drift should hit every report alike rather than whichever came last.
     times: dict[int, list[float]] = {i: [] for i in range(len(reports))}
+    annex_times: dict[int, list[float]] = {i: [] for i in range(len(reports))}
     for _ in range(args.runs):
         for i, inputs in enumerate(reports):
             times[i].append(_render((inputs, scratch / f"one-{i}.pdf")))
-    medians = []
+            annex_times[i].append(_render_annex((inputs, scratch / f"one-{i}_annex.pdf")))
+    medians, annex_medians = [], []
     for i, inputs in enumerate(reports):
         pages = len(PdfReader(scratch / f"one-{i}.pdf").pages)
+        annex_pages = len(PdfReader(scratch / f"one-{i}_annex.pdf").pages)
         medians.append(statistics.median(times[i]))
-        print(f"| {inputs.community} {inputs.quarter.label} | {pages} | {medians[-1]:.2f} | {min(times[i]):.2f} | {max(times[i]):.2f} |")
-    print(f"\nmedian over reports: {statistics.median(medians):.2f} s")
+        annex_medians.append(statistics.median(annex_times[i]))
+        print(f"| {inputs.community} {inputs.quarter.label} | {pages} | {medians[-1]:.2f} | {min(times[i]):.2f} | "
+              f"{max(times[i]):.2f} | {annex_pages} | {annex_medians[-1]:.2f} |")
+    print(f"\nmedian over reports: {statistics.median(medians):.2f} s (technical annex: {statistics.median(annex_medians):.2f} s)")
 
     latest = max(r.quarter for r in reports)
     pool = [r for r in reports if r.quarter == latest] or reports
@@ -111,13 +133,13 @@ def main() -> int:
     started = time.perf_counter()
     # spawn, not fork: forking a process that has run polars' thread pool can deadlock
     with ProcessPoolExecutor(max_workers=args.workers, mp_context=multiprocessing.get_context("spawn")) as executor:
-        list(executor.map(_render, [(m, scratch / f"{m.community}.pdf") for m in members]))
+        list(executor.map(_render_both, [(m, scratch / f"{m.community}.pdf") for m in members]))
     reports_done = time.perf_counter() - started
     portfolio = PortfolioInputs(members[0].funder, members[0].quarter,
                                 [PortfolioCommunity(m.community, m.name, m.ledger) for m in members])
     result = write_portfolio_pdf(portfolio, scratch / "portfolio.pdf")
     total = time.perf_counter() - started
-    print(f"\nPortfolio of {args.communities} communities on {args.workers} processes: {args.communities} reports in "
+    print(f"\nPortfolio of {args.communities} communities on {args.workers} processes: {args.communities} reports and annexes in "
           f"{reports_done:.1f} s, plus the {result['pages']}-page portfolio: {total:.1f} s in all")
     return 0
 

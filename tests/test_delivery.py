@@ -88,6 +88,25 @@ def test_missing_reports_are_listed_as_not_available(tmp_path):
     assert set(server.messages[0].attachments()) == {"riverside-science_2026-Q1.pdf"}
 
 
+def test_each_report_goes_with_its_technical_annex(tmp_path):
+    riverside, math = _pdf(tmp_path, "riverside-science"), _pdf(tmp_path, "inquiry-math-pd")
+    annex = riverside.with_name("riverside-science_2026-Q1_annex.pdf")
+    annex.write_bytes(b"%PDF-1.7\n% fake annex\n%%EOF\n")
+    plan = plan_deliveries([
+        ("riverside-science", _config("riverside-science"), riverside, annex),
+        ("inquiry-math-pd", _config("inquiry-math-pd"), math, math.with_name("inquiry-math-pd_2026-Q1_annex.pdf")),
+    ])
+    with local_smtp() as server:
+        (tri,) = deliver(plan, QUARTER, _smtp(server))
+    # sorted by community name; each annex right after its report
+    assert tri.attached == ["inquiry-math-pd_2026-Q1.pdf", "riverside-science_2026-Q1.pdf", "riverside-science_2026-Q1_annex.pdf"]
+    message = server.messages[0]
+    assert message.attachments()["riverside-science_2026-Q1_annex.pdf"][1] == annex.read_bytes()
+    body = " ".join(message.body().split())
+    assert "riverside-science_2026-Q1.pdf, with its technical annex riverside-science_2026-Q1_annex.pdf" in body
+    assert "inquiry-math-pd_2026-Q1.pdf (technical annex not available)" in body
+
+
 def test_a_funder_without_recipients_is_not_sent_to(tmp_path):
     config = CommunityConfig(name="Lone Community", funder="Quiet Trust")
     plan = plan_deliveries([("lone", config, _pdf(tmp_path, "lone"))])

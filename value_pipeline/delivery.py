@@ -1,4 +1,5 @@
-"""Delivery: one email per funder per quarter, with its communities' report PDFs attached.
+"""Delivery: one email per funder per quarter, with its communities' report PDFs attached
+(each report with its technical annex, for the funder's evaluator).
 
 Evaluators review the reports first; delivery is a separate step (the Dagster asset
 `report_delivery`, its own job). This module never imports Dagster:
@@ -27,7 +28,6 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Literal
 
-from value_pipeline.config import CommunityConfig
 from value_pipeline.periods import Quarter
 
 SECURITY = ("starttls", "ssl", "none")
@@ -48,6 +48,7 @@ class ReportFile:
     community: str  # folder slug
     name: str  # the community's name, as the funder knows it
     path: Path
+    annex: Path | None = None  # the report's technical annex, sent with it when present
 
 
 @dataclass(frozen=True)
@@ -91,15 +92,15 @@ class Delivered:
         return self.message_id is not None
 
 
-def plan_deliveries(communities: Iterable[tuple[str, CommunityConfig, Path]]) -> list[FunderDelivery]:
-    """One delivery per funder from (community slug, its config, its report path) triples,
-    sorted by funder and community name. Each funder's recipients come from its
+def plan_deliveries(communities: Iterable[tuple]) -> list[FunderDelivery]:
+    """One delivery per funder from (community slug, its config, its report path[, its
+    annex path]) tuples, sorted by funder and community name. Each funder's recipients come from its
     communities' community.yaml; communities naming the same funder with different
     recipients raise DeliveryError (a report must not go to an address one of them left out)."""
     by_funder: dict[str, list[ReportFile]] = {}
     recipients: dict[str, tuple[str, ...]] = {}
     first: dict[str, str] = {}
-    for slug, config, path in communities:
+    for slug, config, path, *annex in communities:
         funder = config.funder
         addresses = tuple(config.funder_details.recipients)
         if funder in recipients and {a.casefold() for a in addresses} != {a.casefold() for a in recipients[funder]}:
@@ -109,7 +110,9 @@ def plan_deliveries(communities: Iterable[tuple[str, CommunityConfig, Path]]) ->
             )
         recipients.setdefault(funder, addresses)
         first.setdefault(funder, slug)
-        by_funder.setdefault(funder, []).append(ReportFile(community=slug, name=config.name, path=Path(path)))
+        by_funder.setdefault(funder, []).append(ReportFile(
+            community=slug, name=config.name, path=Path(path), annex=Path(annex[0]) if annex and annex[0] else None,
+        ))
     return [
         FunderDelivery(
             funder=funder,
@@ -128,20 +131,35 @@ def build_message(delivery: FunderDelivery, quarter: Quarter, sender: str) -> tu
     """One funder's email, and what it carries. Reports whose file is missing (or
     unreadable) are listed in the body as not available."""
     attachments: list[tuple[ReportFile, bytes]] = []
+    annexes: dict[str, tuple[str, bytes]] = {}  # community slug -> the annex's file name and bytes
     missing: list[ReportFile] = []
     for report in delivery.reports:
         try:
             attachments.append((report, report.path.read_bytes()))
         except OSError:
             missing.append(report)
+            continue
+        if report.annex is not None:
+            try:
+                annexes[report.community] = (report.annex.name, report.annex.read_bytes())
+            except OSError:
+                pass  # the report goes without it; the body says so
+
+    def listed(report: ReportFile) -> str:
+        if report.community in annexes:
+            return f"- {report.name}: {report.path.name}, with its technical annex {annexes[report.community][0]}"
+        return f"- {report.name}: {report.path.name}" + (" (technical annex not available)" if report.annex else "")
+
     lines = [
         f"Dear colleagues at {delivery.funder},",
         "",
         f"Attached are the quarterly evaluation reports for {quarter.label} ({quarter.months}):",
         "",
-        *[f"- {report.name}: {report.path.name}" for report, _ in attachments],
+        *[listed(report) for report, _ in attachments],
         *[f"- {report.name}: not available" for report in missing],
         "",
+        *(["Each technical annex gives the participation figures in detail and how every indicator is measured, "
+           "for your evaluator.", ""] if annexes else []),
         "This message was sent by the evaluation pipeline (value_pipeline).",
     ]
     message = EmailMessage()
@@ -151,12 +169,18 @@ def build_message(delivery: FunderDelivery, quarter: Quarter, sender: str) -> tu
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(domain=_domain(sender))
     message.set_content("\n".join(lines) + "\n")
+    attached = []
     for report, content in attachments:
         message.add_attachment(content, maintype="application", subtype="pdf", filename=report.path.name)
+        attached.append(report.path.name)
+        if report.community in annexes:
+            name, annex = annexes[report.community]
+            message.add_attachment(annex, maintype="application", subtype="pdf", filename=name)
+            attached.append(name)
     outcome = Delivered(
         funder=delivery.funder,
         recipients=list(delivery.recipients),
-        attached=[report.path.name for report, _ in attachments],
+        attached=attached,
         communities=[report.name for report, _ in attachments],
         missing=[report.name for report in missing],
         message_id=message["Message-ID"],

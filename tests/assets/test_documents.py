@@ -77,13 +77,28 @@ def test_nothing_of_one_community_appears_in_another_ones_documents(produced):
     settings, _, _ = produced
     others = {RIVERSIDE: [MATH, CIRCLE], MATH: [RIVERSIDE, CIRCLE]}
     for community, foreign in others.items():
-        for path in (settings.report_path(community, "2026-Q3"), settings.member_summary_path(community, "2026-Q3")):
+        for path in (settings.report_path(community, "2026-Q3"), settings.annex_path(community, "2026-Q3"),
+                     settings.member_summary_path(community, "2026-Q3")):
             text = _text(path)
             for other in foreign:
                 assert load_community_config(SAMPLE_EXPORTS / other).name not in text
                 for identity in _roster(other) + _roster(community):
                     assert identity not in text, (path.name, identity)
             assert not re.search(r"[\w.]+@[\w.-]+\.\w+", text)
+
+
+def test_the_report_and_its_annex_split_the_sections(produced):
+    settings, _, _ = produced
+    report, annex = settings.report_path(RIVERSIDE, "2026-Q3"), settings.annex_path(RIVERSIDE, "2026-Q3")
+    report_text, annex_text = _text(report), _text(annex)
+    for heading in ("Summary", "Trends over the last", "Value creation, cycle by cycle", "Participation and the peripheral majority",
+                    "Value-creation stories", "Appendix A. Methods", "Appendix B. Data quality"):
+        assert heading in report_text
+    for heading in ("Participation in detail", "Forums and chats compared", "The reply network", "Moving toward the core?",
+                    "How each indicator is measured"):
+        assert heading in annex_text and heading not in report_text
+    assert PdfReader(annex).metadata.title.endswith("technical annex, 2026-Q3")
+    assert any(name.endswith(".csv") for name in PdfReader(annex).attachments)
 
 
 def test_suppressed_tier_counts_are_not_visible(produced):

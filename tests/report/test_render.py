@@ -24,7 +24,9 @@ from value_pipeline.report.render import (
     BundledFilesOnly,
     ReportInputs,
     older_objects_left_out_of_collections,
+    render_annex_html,
     render_html,
+    write_annex_pdf,
     write_pdf,
 )
 
@@ -109,7 +111,8 @@ def test_participation_section_reads_only_ledger_rows():
     assert periphery["display"] == ">95% / mean 4.50" and periphery["n"] == 24  # 100% of 24 is top-coded
     assert useful["cells"][0]["display"] == ""  # no core respondent: no cell, not a zero
     html = render_html(_inputs(ledger=ledger))
-    assert "Moving toward the core?" in html and "Periphery (did not post)" in html
+    assert "Periphery (did not post)" in html and "Moving toward the core?" not in html
+    assert "Moving toward the core?" in render_annex_html(_inputs(ledger=ledger))  # the detail is in the annex
     # the cycle tables leave the breakdowns to this section
     cycle_rows = [row["indicator"] for cycle in context["cycles"] for row in cycle["rows"]]
     assert not any(indicator.startswith(("lorenz:", "tier_transition:", "survey_by_tier.")) for indicator in cycle_rows)
@@ -161,3 +164,34 @@ def test_objects_frozen_for_a_render_are_released_after_it_even_on_error():
     with pytest.raises(RuntimeError), older_objects_left_out_of_collections():
         raise RuntimeError("layout failed")
     assert gc.get_freeze_count() == 0
+
+
+def _fonts(path) -> set[str]:
+    fonts = set()
+    for page in PdfReader(path).pages:
+        for font in page["/Resources"].get("/Font", {}).values():
+            fonts.add(str(font.get_object()["/BaseFont"]).split("+", 1)[-1])
+    return fonts
+
+
+def test_documents_use_only_the_shipped_font(tmp_path):
+    """No glyph falls back to a system font: the PDF must look the same on every machine."""
+    inputs = _inputs()
+    write_pdf(inputs, tmp_path / "report.pdf")
+    write_annex_pdf(inputs, tmp_path / "annex.pdf")
+    write_portfolio_pdf(PortfolioInputs("Gulf Coast STEM Foundation", Quarter(2026, 1),
+                                        [PortfolioCommunity("riverside", "Riverside Science", inputs.ledger)]),
+                        tmp_path / "portfolio.pdf")
+    for name in ("report.pdf", "annex.pdf", "portfolio.pdf"):
+        fonts = _fonts(tmp_path / name)
+        assert fonts and all(font.startswith("Open-Sans") for font in fonts), (name, fonts)
+
+
+def test_annex_renders_untrusted_text_inert_and_names_its_report(tmp_path):
+    html = render_annex_html(_inputs(name=HOSTILE))
+    assert "<img src=" not in html and "<script>" not in html
+    result = write_annex_pdf(_inputs(), tmp_path / "annex.pdf")
+    assert result["refused_urls"] == []
+    text = "\n".join(page.extract_text() for page in PdfReader(tmp_path / "annex.pdf").pages)
+    assert "TECHNICAL ANNEX" in text.upper() and "How each indicator is measured" in text
+    assert "Appendix A. Methods" not in text  # the methods stay in the report
