@@ -159,7 +159,7 @@ def command_run(args: argparse.Namespace) -> int:
                 if result.success:
                     path = settings.report_path(community, quarter.label)
                     written.append(path)
-                    print(f"  {quarter.label}: {path}")
+                    print(f"  {quarter.label}: {path} (technical annex: {settings.annex_path(community, quarter.label).name})")
                 else:
                     failures.append(f"{community} {quarter.label}: {_run_failure(result)}")
         # Each funder's portfolio, once every community's report for the quarter is done.

@@ -68,23 +68,16 @@ def stored_inputs(output: Path, exports: Path) -> list[ReportInputs]:
     return found
 
 
-def _render(job: tuple[ReportInputs, Path]) -> float:
-    inputs, target = job
+def _timed(write, inputs: ReportInputs, target: Path) -> float:
+    """Seconds to render one document (wall time: a render is single-threaded and CPU-bound)."""
     started = time.perf_counter()
-    write_pdf(inputs, target)
-    return time.perf_counter() - started
-
-
-def _render_annex(job: tuple[ReportInputs, Path]) -> float:
-    inputs, target = job
-    started = time.perf_counter()
-    write_annex_pdf(inputs, target)
+    write(inputs, target)
     return time.perf_counter() - started
 
 
 def _render_both(job: tuple[ReportInputs, Path]) -> float:
     inputs, target = job
-    return _render(job) + _render_annex((inputs, target.with_name(f"{target.stem}_annex.pdf")))
+    return _timed(write_pdf, inputs, target) + _timed(write_annex_pdf, inputs, target.with_name(f"{target.stem}_annex.pdf"))
 
 
 def main() -> int:
@@ -112,8 +105,8 @@ def main() -> int:
     annex_times: dict[int, list[float]] = {i: [] for i in range(len(reports))}
     for _ in range(args.runs):
         for i, inputs in enumerate(reports):
-            times[i].append(_render((inputs, scratch / f"one-{i}.pdf")))
-            annex_times[i].append(_render_annex((inputs, scratch / f"one-{i}_annex.pdf")))
+            times[i].append(_timed(write_pdf, inputs, scratch / f"one-{i}.pdf"))
+            annex_times[i].append(_timed(write_annex_pdf, inputs, scratch / f"one-{i}_annex.pdf"))
     medians, annex_medians = [], []
     for i, inputs in enumerate(reports):
         pages = len(PdfReader(scratch / f"one-{i}.pdf").pages)

@@ -64,11 +64,19 @@ def test_report_metadata_points_at_a_readable_pdf(materialized):
     for section in ("Summary", "Cycle 1. Immediate value", "Cycle 5. Reframing value",
                     "Participation and the peripheral majority", "Appendix B. Data quality"):
         assert section in text
-    # the participation section's tables: responsiveness by channel, tier transitions, value by tier
-    for heading in ("Do questions get answered?", "Moving toward the core? Tiers from 2026-Q2 to 2026-Q3",
-                    "What members at each distance from the core report getting", "The reply network"):
+    # the participation section: tiers, inequality, the mix and value by tier; the detail is in the annex
+    for heading in ("How evenly voice is spread", "What members' posts do: the interaction mix",
+                    "What members at each distance from the core report getting"):
         assert heading in text
-    assert "Periphery (did not post)" in text and "2026-Q2 → 2026-Q3" in text
+    assert "Periphery (did not post)" in text
+    annex = metadata["annex_path"].value
+    assert annex == str(output / "reports" / COMMUNITY / f"{COMMUNITY}_2026-Q3_annex.pdf")
+    annex_text = "\n".join(page.extract_text() for page in PdfReader(annex).pages)
+    assert metadata["annex_pages"].value == len(PdfReader(annex).pages)
+    for heading in ("Do questions get answered?", "Moving toward the core? Tiers from 2026-Q2 to 2026-Q3",
+                    "The reply network", "How each indicator is measured"):
+        assert heading in annex_text and heading not in text
+    assert "From 2026-Q2 to 2026-Q3" in annex_text
     # the follow-up survey wave (September) evidences cycles 3-5 in this quarter
     assert "Adapted a resource or idea to own class" in text
     assert "No evidence collected" not in text
@@ -76,7 +84,8 @@ def test_report_metadata_points_at_a_readable_pdf(materialized):
 
 def test_report_names_no_one(materialized):
     _, output, _, _, _ = materialized
-    text = "\n".join(page.extract_text() for page in PdfReader(output / "reports" / COMMUNITY / f"{COMMUNITY}_2026-Q3.pdf").pages)
+    text = "\n".join(page.extract_text() for name in (f"{COMMUNITY}_2026-Q3.pdf", f"{COMMUNITY}_2026-Q3_annex.pdf")
+                     for page in PdfReader(output / "reports" / COMMUNITY / name).pages)  # the report and its annex
     roster = (SAMPLE_EXPORTS.parent / "scripts" / "sample_content" / COMMUNITY / "roster.yaml").read_text()
     handles = re.findall(r"handle: (\S+)", roster)
     names = re.findall(r"name: (.+)", roster)
