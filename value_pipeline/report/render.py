@@ -409,9 +409,10 @@ def participation_context(rows: list[dict], rules: TierRules, coding_below: int 
         "lorenz": [(0.0, 0.0), *lorenz, (1.0, 1.0)] if lorenz else [],
         "channels": [channels[name] for name in sorted(channels)] + ([overall] if channels else []),
         "overall": overall,
+        # How conversations go; reflection, support and celebration are in the cycle tables already.
         "conversation": _pick(by_indicator, [
-            "prompted_shares", "unprompted_shares", "unprompted_share_of_sharing", "threads_with_reflection",
-            "threads_with_discussion", "median_posts_per_thread", "median_reply_depth", "support_posts", "celebration_posts",
+            "prompted_shares", "unprompted_shares", "unprompted_share_of_sharing", "threads_with_discussion",
+            "median_posts_per_thread", "median_reply_depth",
         ]),
         "spaces": [SPACE_LABELS[space] for space in spaces],
         "space_table": space_table,
