@@ -28,6 +28,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Literal
 
+from value_pipeline.config import CommunityConfig
 from value_pipeline.periods import Quarter
 
 SECURITY = ("starttls", "ssl", "none")
@@ -92,7 +93,9 @@ class Delivered:
         return self.message_id is not None
 
 
-def plan_deliveries(communities: Iterable[tuple]) -> list[FunderDelivery]:
+def plan_deliveries(
+    communities: Iterable[tuple[str, CommunityConfig, Path] | tuple[str, CommunityConfig, Path, Path | None]],
+) -> list[FunderDelivery]:
     """One delivery per funder from (community slug, its config, its report path[, its
     annex path]) tuples, sorted by funder and community name. Each funder's recipients come from its
     communities' community.yaml; communities naming the same funder with different
